@@ -1,0 +1,1 @@
+//! Nexus adapter for junction (being written).

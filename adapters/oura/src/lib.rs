@@ -1,0 +1,1 @@
+//! Nexus adapter for oura (being written).

@@ -1,0 +1,143 @@
+//! The HTTP seam between adapters and the network. Adapters fetch through [`HttpClient`]; the runtime
+//! provides a reqwest-backed client (`nexus-http`), the testkit points it at a loopback replay server.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{Error, ErrorKind, Result};
+
+/// An outgoing request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Absolute URL including the query string.
+    pub url: String,
+    /// Header names in lowercase.
+    pub headers: Vec<(String, String)>,
+    /// Body, if any.
+    pub body: Option<Bytes>,
+}
+
+impl HttpRequest {
+    /// A GET of `url`.
+    pub fn get(url: impl Into<String>) -> HttpRequest {
+        HttpRequest {
+            method: "GET".to_owned(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> HttpRequest {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> HttpRequest {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header names in lowercase.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl HttpResponse {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Maps a non-2xx status to the matching error kind for `provider`: 401 `Unauthorized`,
+    /// 403 `Forbidden`, 404 `NotFound`, 429 `RateLimited` (with `Retry-After` seconds when given),
+    /// 5xx and anything else `Upstream`. A 2xx response is returned unchanged.
+    pub fn error_for_status(self, provider: &str) -> Result<HttpResponse> {
+        let kind = match self.status {
+            200..=299 => return Ok(self),
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            429 => ErrorKind::RateLimited,
+            _ => ErrorKind::Upstream,
+        };
+        let mut err = Error::new(kind, format!("provider API answered HTTP {}", self.status))
+            .with_provider(provider);
+        if let Some(after) = self.retry_after() {
+            err = err.with_retry_after(after);
+        }
+        Err(err)
+    }
+
+    /// `Retry-After` as a delay, when it is given in seconds.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    }
+}
+
+/// Sends HTTP requests. Implemented by the runtime's shared reqwest client; tests can substitute
+/// their own. Transport failures are `Upstream` (retryable) or `Timeout` errors.
+#[async_trait::async_trait]
+pub trait HttpClient: Send + Sync {
+    /// Sends one request and returns the response, whatever its status.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, headers: &[(&str, &str)]) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        assert!(resp(200, &[]).error_for_status("oura").is_ok());
+        let cases = [
+            (401, ErrorKind::Unauthorized),
+            (403, ErrorKind::Forbidden),
+            (404, ErrorKind::NotFound),
+            (429, ErrorKind::RateLimited),
+            (500, ErrorKind::Upstream),
+            (418, ErrorKind::Upstream),
+        ];
+        for (status, kind) in cases {
+            let e = resp(status, &[]).error_for_status("oura").unwrap_err();
+            assert_eq!(e.kind(), kind, "{status}");
+            assert_eq!(e.provider(), Some("oura"));
+        }
+    }
+
+    #[test]
+    fn retry_after_is_kept() {
+        let e = resp(429, &[("Retry-After", "12")])
+            .error_for_status("oura")
+            .unwrap_err();
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(12)));
+        assert!(e.is_retryable());
+    }
+}

@@ -1,0 +1,1 @@
+//! JSON Schemas of the envelope and every item type, generated from the Rust types.
