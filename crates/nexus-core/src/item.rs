@@ -183,6 +183,30 @@ impl Item {
         }
     }
 
+    /// A `deletion` of the item of `deleted_event_type` whose native id is `native_id`: it carries
+    /// the deleted item's `source_id` (not one computed for `deletion`), `payload_ts` =
+    /// `deleted_at`. The dedupe engine sets its revision to the deleted item's last + 1.
+    pub fn deletion(
+        provider: &str,
+        deleted_event_type: EventType,
+        native_id: &str,
+        deleted_at: i64,
+    ) -> Item {
+        Item {
+            data_version: DATA_VERSION.to_owned(),
+            source_id: source_id(deleted_event_type, provider, native_id),
+            provider_ref: native_id.to_owned(),
+            device_id: None,
+            payload_ts: deleted_at,
+            revision: 1,
+            capture_mode: None,
+            body: ItemBody::Deletion(Deletion {
+                deleted_event_type,
+                deleted_at,
+            }),
+        }
+    }
+
     /// Sets the device id.
     pub fn with_device(mut self, device_id: Option<String>) -> Item {
         self.device_id = device_id;
