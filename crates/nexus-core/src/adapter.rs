@@ -255,9 +255,12 @@ impl Secrets {
     /// A secret that must be configured: a `Config` error naming the provider and secret if not.
     pub fn require(&self, provider: &str, name: &str) -> Result<&str> {
         self.get(name).ok_or_else(|| {
-            Error::new(ErrorKind::Config, format!("app secret `{name}` is not configured"))
-                .with_provider(provider)
-                .with_field(name)
+            Error::new(
+                ErrorKind::Config,
+                format!("app secret `{name}` is not configured"),
+            )
+            .with_provider(provider)
+            .with_field(name)
         })
     }
 
@@ -374,7 +377,10 @@ impl fmt::Debug for FetchContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FetchContext")
             .field("base_url", &self.base_url)
-            .field("access_token", &self.access_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("provider_user_id", &self.provider_user_id)
             .field("now_ms", &self.now_ms)
             .finish_non_exhaustive()
@@ -385,8 +391,11 @@ impl FetchContext {
     /// The access token, or an `Unauthorized` error naming the provider.
     pub fn require_token(&self, provider: &str) -> Result<&str> {
         self.access_token.as_deref().ok_or_else(|| {
-            Error::new(ErrorKind::Unauthorized, "the connection has no access token")
-                .with_provider(provider)
+            Error::new(
+                ErrorKind::Unauthorized,
+                "the connection has no access token",
+            )
+            .with_provider(provider)
         })
     }
 }
@@ -477,7 +486,10 @@ mod tests {
         assert_eq!(r.query_param("challenge").as_deref(), Some("x y"));
         assert_eq!(r.query_param("flag").as_deref(), Some(""));
         assert_eq!(r.query_param("nope"), None);
-        assert_eq!(req(Some("a=%zz%4")).query_param("a").as_deref(), Some("%zz%4"));
+        assert_eq!(
+            req(Some("a=%zz%4")).query_param("a").as_deref(),
+            Some("%zz%4")
+        );
     }
 
     #[test]

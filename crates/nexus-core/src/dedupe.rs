@@ -85,7 +85,10 @@ pub fn decide(
             event_type: EventType::Deletion,
             revision: item.revision,
             content_hash: content_hash(&item),
-            provider_version: max_version(stored.and_then(|s| s.provider_version), provider_version),
+            provider_version: max_version(
+                stored.and_then(|s| s.provider_version),
+                provider_version,
+            ),
             deleted: true,
             chunk: None,
         };
@@ -93,10 +96,9 @@ pub fn decide(
     }
 
     let live = stored.filter(|s| !s.deleted);
-    if let (Some(prev), Some(incoming_chunk)) = (
-        live.and_then(|s| s.chunk.as_ref()),
-        item.body.chunk_mut(),
-    ) {
+    if let (Some(prev), Some(incoming_chunk)) =
+        (live.and_then(|s| s.chunk.as_ref()), item.body.chunk_mut())
+    {
         *incoming_chunk = merge_chunks(prev, incoming_chunk);
     }
 
