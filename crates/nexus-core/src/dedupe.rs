@@ -14,7 +14,9 @@
 //!   where both the stored sample and the incoming one have a provider version, the higher version
 //!   wins (equal: the incoming one); otherwise the later arrival wins. A whole chunk is never
 //!   dropped as stale, because an older batch may still bring samples the window lacks; only its
-//!   samples that lost to newer ones are.
+//!   samples that lost to newer ones are;
+//! - a provider deletion of samples ([`remove_samples`]) -> the chunk re-emits whole without them
+//!   with the next revision, or becomes a `deletion` when left empty.
 //!
 //! Consequences (property-tested below): re-delivering versioned records in any order, any number
 //! of times, ends in the same state (the highest version; per `ts` for timeseries); revisions of a
@@ -52,8 +54,9 @@ pub struct StoredState {
     /// For timeseries: the merged chunk as last emitted.
     pub chunk: Option<TimeseriesChunk>,
     /// For timeseries: the provider version each sample of `chunk` came with, by `ts` (samples
-    /// that came without one are absent). Lets an older batch fill gaps without overwriting newer
-    /// values.
+    /// that came without one are absent), and the version of each provider deletion of a sample
+    /// (a `ts` here without a sample in `chunk`). Lets an older batch fill gaps without
+    /// overwriting newer values or bringing deleted samples back.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sample_versions: BTreeMap<i64, i64>,
 }
@@ -208,7 +211,6 @@ fn merge_versioned(
             samples.insert(sample.ts, sample);
         }
     }
-    versions.retain(|ts, _| samples.contains_key(ts));
 
     fn pick<T: Clone>(newer: &Option<T>, other: &Option<T>) -> Option<T> {
         newer.clone().or_else(|| other.clone())
@@ -232,6 +234,89 @@ fn merge_versioned(
         samples: samples.into_values().collect(),
     };
     (merged, versions)
+}
+
+/// A provider deletion of samples (EVENTS.md section 4; e.g. Google Health `DELETE` over an
+/// interval), applied to one chunk: removes the stored samples with `from_ts <= ts < to_ts`.
+///
+/// `chunk` names the chunk (its `source_id`, `provider_ref`, device, capture mode and
+/// `payload_ts`; its samples are ignored), typically built like any chunk of the series. When
+/// samples were removed, the chunk re-emits whole with the next revision; a chunk left empty
+/// becomes a `deletion` (the chunk's `source_id`, `deleted_at`). Nothing stored, nothing in the
+/// interval, or an already deleted chunk: `Unchanged`. A `provider_version` older than the newest
+/// seen: `Stale`. The removed samples are remembered with `provider_version` (when given), so a
+/// re-delivered older batch does not bring them back; a newer one may.
+pub fn remove_samples(
+    stored: Option<&StoredState>,
+    chunk: Item,
+    from_ts: i64,
+    to_ts: i64,
+    deleted_at: i64,
+    provider_version: Option<i64>,
+) -> (Decision, Option<StoredState>) {
+    let Some(s) = stored.filter(|s| !s.deleted) else {
+        return (Decision::Unchanged, stored.cloned());
+    };
+    let Some(prev) = s.chunk.as_ref() else {
+        return (Decision::Unchanged, stored.cloned());
+    };
+    if is_older(provider_version, s.provider_version) {
+        return (Decision::Stale, stored.cloned());
+    }
+    let in_range = |ts: i64| from_ts <= ts && ts < to_ts;
+    if !prev.samples.iter().any(|x| in_range(x.ts)) {
+        return (Decision::Unchanged, stored.cloned());
+    }
+    let version = max_version(s.provider_version, provider_version);
+    let revision = s.revision + 1;
+    let mut kept = prev.clone();
+    kept.samples.retain(|x| !in_range(x.ts));
+
+    if kept.samples.is_empty() {
+        let deleted_event_type = chunk.event_type();
+        let mut item = chunk;
+        item.payload_ts = deleted_at;
+        item.revision = revision;
+        item.body = ItemBody::Deletion(crate::items::Deletion {
+            deleted_event_type,
+            deleted_at,
+        });
+        let state = StoredState {
+            event_type: EventType::Deletion,
+            revision,
+            content_hash: content_hash(&item),
+            provider_version: version,
+            deleted: true,
+            chunk: None,
+            sample_versions: BTreeMap::new(),
+        };
+        return (Decision::Emit(item), Some(state));
+    }
+
+    let mut versions = s.sample_versions.clone();
+    for x in prev.samples.iter().filter(|x| in_range(x.ts)) {
+        match provider_version {
+            Some(v) => versions.insert(x.ts, v),
+            None => versions.remove(&x.ts),
+        };
+    }
+    let mut item = chunk;
+    let Some(body_chunk) = item.body.chunk_mut() else {
+        // Not a timeseries item: there are no samples to remove.
+        return (Decision::Unchanged, stored.cloned());
+    };
+    *body_chunk = kept;
+    item.revision = revision;
+    let state = StoredState {
+        event_type: item.event_type(),
+        revision,
+        content_hash: content_hash(&item),
+        provider_version: version,
+        deleted: false,
+        chunk: item.body.chunk().cloned(),
+        sample_versions: versions,
+    };
+    (Decision::Emit(item), Some(state))
 }
 
 /// Applies a batch in order against an in-memory view of the states (keyed by `source_id`), so

@@ -616,3 +616,93 @@ proptest! {
         }
     }
 }
+
+mod sample_deletion {
+    use super::*;
+
+    fn remove(
+        st: &mut HashMap<String, StoredState>,
+        from_s: i64,
+        to_s: i64,
+        version: Option<i64>,
+    ) -> Decision {
+        let chunk = hr_chunk(&[(0, 0.0)]);
+        let key = chunk.source_id.clone();
+        let (d, s) = remove_samples(
+            st.get(&key),
+            chunk,
+            T0 + from_s * 1000,
+            T0 + to_s * 1000,
+            T0 + 999_000,
+            version,
+        );
+        if let Some(s) = s {
+            st.insert(key, s);
+        }
+        d
+    }
+
+    #[test]
+    fn removed_samples_leave_their_chunk_which_re_emits_whole() {
+        let mut st = HashMap::new();
+        emit(step(
+            &mut st,
+            plain(hr_chunk(&[(0, 60.0), (10, 61.0), (20, 62.0)])),
+        ));
+        let out = emit(remove(&mut st, 5, 20, None));
+        assert_eq!(out.revision, 2);
+        assert_eq!(out.event_type(), EventType::HeartRateSeries);
+        assert_eq!(
+            samples_of(&out),
+            vec![(0, Some(60.0)), (20, Some(62.0))],
+            "to_ts is exclusive"
+        );
+        assert_eq!(st[&out.source_id].chunk.as_ref(), out.body.chunk());
+        // Nothing left in the interval: nothing to emit.
+        assert_eq!(remove(&mut st, 5, 20, None), Decision::Unchanged);
+    }
+
+    #[test]
+    fn a_chunk_left_empty_becomes_a_deletion() {
+        let mut st = HashMap::new();
+        let first = emit(step(&mut st, plain(hr_chunk(&[(0, 60.0), (10, 61.0)]))));
+        let out = emit(remove(&mut st, 0, 900, None));
+        assert_eq!(out.event_type(), EventType::Deletion);
+        assert_eq!(out.source_id, first.source_id);
+        assert_eq!(out.provider_ref, first.provider_ref);
+        assert_eq!(out.revision, 2);
+        assert_eq!(out.stream(), Stream::Timeseries);
+        assert!(st[&out.source_id].deleted);
+        assert_eq!(remove(&mut st, 0, 900, None), Decision::Unchanged);
+        // New samples later: a new revision, not merged with the removed ones.
+        let again = emit(step(&mut st, plain(hr_chunk(&[(30, 70.0)]))));
+        assert_eq!(
+            (again.revision, samples_of(&again)),
+            (3, vec![(30, Some(70.0))])
+        );
+    }
+
+    #[test]
+    fn an_older_batch_does_not_bring_deleted_samples_back() {
+        let mut st = HashMap::new();
+        emit(step(
+            &mut st,
+            versioned(hr_chunk(&[(0, 60.0), (10, 61.0)]), 100),
+        ));
+        emit(remove(&mut st, 0, 5, Some(200)));
+        assert_eq!(
+            step(&mut st, versioned(hr_chunk(&[(0, 60.0), (10, 61.0)]), 100)),
+            Decision::Stale
+        );
+        let out = emit(step(&mut st, versioned(hr_chunk(&[(0, 65.0)]), 300)));
+        assert_eq!(samples_of(&out), vec![(0, Some(65.0)), (10, Some(61.0))]);
+        assert_eq!(remove(&mut st, 0, 5, Some(250)), Decision::Stale);
+    }
+
+    #[test]
+    fn nothing_stored_means_nothing_to_remove() {
+        let mut st = HashMap::new();
+        assert_eq!(remove(&mut st, 0, 900, None), Decision::Unchanged);
+        assert!(st.is_empty(), "no state is created for a chunk never seen");
+    }
+}
