@@ -535,8 +535,7 @@ proptest! {
                         prop_assert_eq!(item.event_type(), EventType::Deletion);
                     }
                 }
-                // Never emitted: only deletions of an unseen record collapsed away... which
-                // cannot happen (a first deletion is emitted), so every record is folded.
+                // The first delivery of a record (item or deletion) is always emitted.
                 None => prop_assert!(false, "nothing emitted for {}", sid),
             }
         }
