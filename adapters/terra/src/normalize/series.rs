@@ -150,7 +150,9 @@ impl<'a> Series<'a> {
         });
         for pair in points.windows(2) {
             let (a, b) = (pair[0], pair[1]);
-            let meters = b.1 - a.1;
+            // Rounded to the micrometer: removes binary floating-point noise of the subtraction
+            // (1430.9 - 712.4 = 718.5000000000001), far below any sensor's resolution.
+            let meters = ((b.1 - a.1) * 1e6).round() / 1e6;
             if meters < 0.0 {
                 return Err(Error::malformed(
                     PROVIDER,

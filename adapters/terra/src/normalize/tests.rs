@@ -229,6 +229,18 @@ fn cumulative_distance_becomes_intervals_and_a_decrease_is_refused() {
         st[0].body.chunk().unwrap().samples[0].values,
         vec![None, Some(88.0)]
     );
+    // A float subtraction would give 718.5000000000001; the interval keeps the input's precision.
+    let fine = json!({"type": "daily", "user": user(), "data": [{
+        "metadata": {"start_time": "2026-07-01T00:00:00+00:00", "upload_type": 1},
+        "distance_data": {"detailed": {"distance_samples": [
+            {"timestamp": "2026-07-01T09:00:00+00:00", "distance_meters": 712.4},
+            {"timestamp": "2026-07-01T09:01:00+00:00", "distance_meters": 1430.9}]}}}]});
+    let out = run("daily", &fine).unwrap();
+    let d = of(&out, EventType::DistanceSeries);
+    assert_eq!(
+        d[0].body.chunk().unwrap().samples[0].values,
+        vec![Some(60.0), Some(718.5)]
+    );
     let e = run("daily", &mk(200.0)).unwrap_err();
     assert_eq!(
         e.field(),
