@@ -113,6 +113,7 @@
 //! | `menstruation_data.menstruation_flow[]` (latest by `timestamp`) | `flow`: 1 none, 2 light, 3 medium, 4 heavy, 0 unknown and 5 ("had", no amount) -> `unknown` |
 //! | `menstruation_data.current_phase` | `phase` (a number in older payloads becomes its string) |
 //! | `menstruation_data.last_updated_time` | the provider version (stale detection) |
+//! | `menstruation_data.is_predicted_cycle` true | nothing emitted: a forecast, not a record |
 //! | **athlete** | **`profile`** (stream `profile`) |
 //! | `user.user_id` | `provider_user_id` |
 //! | `athlete.date_of_birth` | `birth_year` (its year) |
@@ -124,7 +125,7 @@
 //! | `heart_rate_data.detailed.hrv_samples_rmssd[]` `hrv_rmssd` | `hrv_rmssd_series` `rmssd_ms` |
 //! | `heart_rate_data.detailed.hrv_samples_sdnn[]` `hrv_sdnn` | `hrv_sdnn_series` `sdnn_ms` |
 //! | `distance_data.detailed.step_samples[]` `steps` | `steps_series` `steps`, `duration_s` null (Terra gives no interval length) |
-//! | `calories_data.calorie_samples[]` `calories` | `calories_series` `kcal`, `duration_s` null |
+//! | `calories_data.calorie_samples[]` `calories` | `calories_series` `kcal`, `duration_s` null (Terra does not say whether a sample is active or total energy; carried as given) |
 //! | `distance_data.detailed.distance_samples[]` `distance_meters` (cumulative) | `distance_series`: consecutive samples -> one interval (`ts` of the first, `duration_s` to the next, `m` between them); a decreasing total is refused |
 //! | `oxygen_data.saturation_samples[]`, `respiration_data.oxygen_saturation_data.samples[]` `percentage` | `spo2_series` `spo2_pct` (blood only: `type` 1, muscle SmO2, skipped) |
 //! | `respiration_data.breaths_data.samples[]` `breaths_per_min` | `respiration_series` `brpm` |
@@ -148,7 +149,7 @@
 //! | body `ketone_data`, `hydration_data`, `heart_data` ECG, AFib, RR intervals, pulse wave velocity, `ambient_temperature_samples`, glucose `gmi`, `time_in_range`, daily averages and patterns, glucose flags and trend arrows | no Nexus type or field; ambient temperature is not a body measure |
 //! | body measurement `BMR`, `RMR`, `estimated_fitness_age`, `skin_fold_mm`, `insulin_*`, `urine_color`, `user_notes` | no Nexus field; a measurement with only these emits nothing |
 //! | nutrition `meals[]`, `drink_samples[]`, `summary.micros`, `summary.drink_ml`, other macros (alcohol, cholesterol, saturated/trans fat, net carbs) | Nexus `nutrition` is the day's totals of the listed fields |
-//! | menstruation `period_start_date`, `period_length_days`, `cycle_length_days`, `predicted_cycle_length_days`, `length_of_current_phase_days`, `days_until_next_phase`, `is_predicted_cycle` | no Nexus field; `period_day` stays null because Terra does not give it (deriving it from `period_start_date` would be computing) |
+//! | menstruation `period_start_date`, `period_length_days`, `cycle_length_days`, `predicted_cycle_length_days`, `length_of_current_phase_days`, `days_until_next_phase` | no Nexus field; `period_day` stays null because Terra does not give it (deriving it from `period_start_date` would be computing) |
 //! | athlete names, email, city, state, country, bio, gender, age, `joined_provider`, `devices` | personal data Nexus does not carry; `age` is redundant with `date_of_birth` |
 //! | `user.reference_id`, `user.active`, `user.last_webhook_update`, `widget_session_id`, `version` | routing and bookkeeping, not data |
 //! | `healthcheck` fields, `processing.retry_after_seconds` | acknowledged without emission |

@@ -444,6 +444,8 @@ pub struct MenstruationData {
     /// A phase name (`menstrual`, ...), or a number in older payloads.
     pub current_phase: Option<serde_json::Value>,
     pub last_updated_time: Option<String>,
+    /// `true`/`false`, as a boolean or (per Terra's model) a string.
+    pub is_predicted_cycle: Option<serde_json::Value>,
     pub menstruation_flow: Option<Vec<FlowSample>>,
 }
 

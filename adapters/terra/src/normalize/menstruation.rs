@@ -1,4 +1,5 @@
-//! Terra `menstruation` -> `menstruation`, one per local date. `last_updated_time` is the
+//! Terra `menstruation` -> `menstruation`, one per local date; predicted days
+//! (`is_predicted_cycle`) are not emitted. `last_updated_time` is the
 //! provider's modification time: an older version of a day than the stored one is dropped.
 
 use nexus_core::identity::daily_native_id;
@@ -32,6 +33,24 @@ pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalize
         let p = |f: &str| format!("data[{i}].menstruation_data.{f}");
         let (date, midnight) = day_of(&start, &format!("data[{i}].metadata.start_time"))?;
         let md = r.menstruation_data.as_ref();
+        let predicted = match md.and_then(|d| d.is_predicted_cycle.as_ref()) {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+            Some(other) => {
+                return Err(Error::malformed(
+                    PROVIDER,
+                    p("is_predicted_cycle"),
+                    format!("expected true or false, got {other}"),
+                ));
+            }
+        };
+        if predicted {
+            // A forecast, not a record of the day: Nexus carries what happened, and the item has
+            // no field to mark a prediction.
+            continue;
+        }
         // The day's flow: the latest flow log of the record (the latest value replaces earlier).
         let mut latest: Option<(i64, Flow)> = None;
         for (k, s) in md

@@ -478,6 +478,18 @@ fn nutrition_and_menstruation_are_per_date() {
     assert_eq!((x.cycle_day, x.period_day), (Some(4), None));
     assert_eq!(x.flow, Some(Flow::Medium), "the latest flow log of the day");
     assert_eq!(x.phase.as_deref(), Some("menstrual"));
+
+    let predicted = json!({"type": "menstruation", "user": user(), "data": [{
+        "metadata": {"start_time": "2026-07-20T00:00:00+09:30", "end_time": "2026-07-21T00:00:00+09:30"},
+        "menstruation_data": {"day_in_cycle": 23, "is_predicted_cycle": "true"}}]});
+    assert!(run("menstruation", &predicted).unwrap().items.is_empty());
+    let odd = json!({"type": "menstruation", "user": user(), "data": [{
+        "metadata": {"start_time": "2026-07-20T00:00:00+09:30"},
+        "menstruation_data": {"is_predicted_cycle": 1}}]});
+    assert_eq!(
+        run("menstruation", &odd).unwrap_err().field(),
+        Some("data[0].menstruation_data.is_predicted_cycle")
+    );
 }
 
 #[test]
