@@ -14,7 +14,13 @@ For each step's request body:
   and required fields;
 - keys no model declares are reported and fail the check (they are typos or invented fields).
 Bodies of steps that expect `malformed_payload` and are not JSON at all are skipped by design and
-reported as such. One line per body; exit 0 only when every checked body validates.
+reported as such.
+
+The `terra-signature` header of every step is also checked with the SDK's own verifier
+(`terra.utils.verify_signature`, an implementation independent of ours; its clock tolerance is
+disabled because the cases carry fixed times): it must verify, except on steps that expect
+`invalid_signature`, where it must not. One line per body; exit 0 only when every checked body
+validates and every signature behaves as its step declares.
 """
 import importlib
 import inspect
@@ -27,6 +33,28 @@ import typing
 import pydantic
 import terra.types as terra_types
 from terra.core.serialization import convert_and_respect_annotation_metadata
+from terra.utils.verify_signature import verify_terra_webhook_signature
+
+# The cases carry fixed times; the SDK verifier compares with the wall clock, so its window is
+# opened wide here (stale timestamps are the Rust adapter's check, covered by the cases).
+NO_CLOCK_TOLERANCE = 10**12
+
+
+def signature_verdict(case, step):
+    """(ok, note) for the step's terra-signature, checked by the SDK."""
+    request = step.get("request", {})
+    header = {k.lower(): v for k, v in (request.get("headers") or {}).items()}.get("terra-signature")
+    secret = (case.get("secrets") or {}).get("webhook_secret")
+    expect = step.get("expect")
+    want_valid = not (isinstance(expect, dict) and expect.get("error") == "invalid_signature")
+    try:
+        valid = bool(header and secret and verify_terra_webhook_signature(
+            request.get("body", ""), header, secret, tolerance=NO_CLOCK_TOLERANCE))
+    except Exception:  # the SDK raises on a mismatch
+        valid = False
+    if valid == want_valid:
+        return True, "signature verified" if valid else "signature rejected as expected"
+    return False, "SIGNATURE " + ("rejected" if want_valid else "accepted") + " by the SDK"
 
 
 def event_classes():
@@ -118,6 +146,8 @@ def main(argv):
             case = json.load(f)
         for i, step in enumerate(case.get("steps", [])):
             label = f"{path} step {i}"
+            sig_ok, sig_note = signature_verdict(case, step)
+            ok_all &= sig_ok
             raw = step.get("request", {}).get("body")
             if raw is None:
                 print(f"{label}: INVALID: no request body")
@@ -128,13 +158,13 @@ def main(argv):
             except json.JSONDecodeError:
                 expect = step.get("expect")
                 if isinstance(expect, dict) and expect.get("error") == "malformed_payload":
-                    print(f"{label}: skipped (not JSON by design, expects malformed_payload)")
+                    print(f"{label}: skipped (not JSON by design, expects malformed_payload); {sig_note}")
                     continue
                 print(f"{label}: INVALID: body is not JSON")
                 ok_all = False
                 continue
             ok, line = check_body(label, body, classes)
-            print(line)
+            print(f"{line}; {sig_note}")
             ok_all &= ok
             checked += 1
     if checked == 0:
