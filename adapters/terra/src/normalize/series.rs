@@ -153,11 +153,14 @@ impl<'a> Series<'a> {
             // Rounded to the micrometer: removes binary floating-point noise of the subtraction
             // (1430.9 - 712.4 = 718.5000000000001), far below any sensor's resolution.
             let meters = ((b.1 - a.1) * 1e6).round() / 1e6;
-            if meters < 0.0 {
+            if !meters.is_finite() || meters < 0.0 {
                 return Err(Error::malformed(
                     PROVIDER,
                     format!("{path}[{}].distance_meters", b.2),
-                    format!("the cumulative distance decreases from {} to {}", a.1, b.1),
+                    format!(
+                        "the cumulative distance goes from {} to {}: not a distance",
+                        a.1, b.1
+                    ),
                 ));
             }
             #[allow(clippy::cast_precision_loss)] // ms gaps between samples are far below 2^53
