@@ -441,3 +441,55 @@ fn the_adapter_is_registered() {
     assert_eq!(a.descriptor().id, "junction");
     let _ = RawRecord::new("x", Bytes::new());
 }
+
+#[test]
+fn body_keeps_percentages_out_of_mass_fields() {
+    let n = run(
+        "daily.data.body.updated",
+        json!({"id": "b-1", "date": "2024-03-10T00:00:00+00:00", "calendar_date": "2024-03-10",
+               "weight": 80.2, "fat": 21.0, "water_percentage": 55.0, "muscle_mass_percentage": 40.0,
+               "bone_mass_percentage": 4.0, "body_mass_index": 24.1, "lean_body_mass_kilogram": 63.4,
+               "source": {"provider": "withings", "type": "scale"},
+               "created_at": "2024-03-10T08:00:00+00:00", "updated_at": "2024-03-10T08:00:00+00:00"}),
+    )
+    .unwrap();
+    assert_eq!(n.items[0].item.payload_ts, 1_710_028_800_000);
+    match &n.items[0].item.body {
+        ItemBody::BodyMeasurement(b) => {
+            assert_eq!(
+                (b.weight_kg, b.body_fat_pct, b.bmi),
+                (Some(80.2), Some(21.0), Some(24.1))
+            );
+            assert_eq!((b.body_water_pct, b.lean_mass_kg), (Some(55.0), Some(63.4)));
+            assert_eq!(
+                (b.muscle_mass_kg, b.bone_mass_kg, b.height_m),
+                (None, None, None)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = run(
+        "daily.data.body.created",
+        json!({"id": "b-1", "date": "2024-03-10", "source": {"provider": "withings"}, "weight": -3}),
+    )
+    .unwrap_err();
+    assert_eq!(e.field(), Some("data.date"));
+}
+
+#[test]
+fn connection_created_reads_the_provider_object() {
+    let n = run(
+        "provider.connection.created",
+        json!({"user_id": "u-1", "provider": {"name": "Fitbit", "slug": "fitbit", "logo": "x"},
+               "resource_availability": {}}),
+    )
+    .unwrap();
+    assert_eq!(n.items[0].item.provider_ref, "u-1:fitbit");
+    assert_eq!(n.devices[0].name.as_deref(), Some("Fitbit"));
+    match &n.items[0].item.body {
+        ItemBody::Connection(c) => {
+            assert_eq!(c.status, nexus_core::items::ConnectionStatus::Connected)
+        }
+        other => panic!("{other:?}"),
+    }
+}
