@@ -6,6 +6,10 @@
 //! `OURA_CASES_DUMP=1 cargo test -p nexus-adapter-oura --test recorded_cases -- --nocapture`
 //! prints the emitted items of every step.
 
+// A test file: a malformed case or a broken expectation must fail the test loudly, and helpers
+// outside `#[test]` functions are not covered by clippy's allow-in-tests settings.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
