@@ -64,7 +64,7 @@
 //! | `steps` | `steps` |
 //! | `total_calories`, `active_calories` | `calories_total_kcal`, `calories_active_kcal` |
 //! | `sedentary_time` (s) | `sedentary_minutes` (s / 60) |
-//! | **`daily_readiness`** | **`daily_readiness`**, native id `id`, `score_kind` = `oura_readiness`, `payload_ts` = UTC midnight of `day` (its `timestamp` is always `+00:00`, no offset) |
+//! | **`daily_readiness`** | **`daily_readiness`**, native id `id`, `score_kind` = `oura_readiness`, `payload_ts` = UTC midnight of `day` (its `timestamp` is written `T00:00:00+00:00` also for users at other offsets, so it carries no user offset) |
 //! | `day`, `score`, `temperature_deviation` | `date`, `score`, `temp_deviation_c` |
 //! | **`workout`** | **`activity`**, native id `id`, `payload_ts` = `start_ts` |
 //! | `start_datetime` / `end_datetime` | `start_ts` / `end_ts`; `start_datetime`'s offset -> `utc_offset_s` |

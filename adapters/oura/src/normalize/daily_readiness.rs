@@ -16,8 +16,9 @@ pub(super) fn normalize(record: &RawRecord) -> Result<Normalized> {
     let doc = Obj::root(&map);
     let id = doc.str_req("id")?;
     let (day, date) = doc.day()?;
-    // Oura writes this document's `timestamp` as UTC midnight of `day` ("+00:00" whatever the
-    // user's zone), so it carries no offset: payload_ts is UTC midnight. It is still checked.
+    // Recorded Oura responses write this document's `timestamp` as `<day>T00:00:00+00:00` for
+    // users whose activity documents carry another offset: it is not the user's offset, so
+    // payload_ts is UTC midnight of `day`. The field is still checked.
     doc.time_opt("timestamp")?;
     let readiness = DailyReadiness {
         date,

@@ -124,7 +124,7 @@ fn deleted(record: &RawRecord, id: &str) -> Result<Normalized> {
 /// '3' REM, '4' awake. Runs of one stage become one interval; the last interval ends at
 /// `bedtime_end` when the string reaches past it.
 fn stages(doc: &Obj<'_>, start_ms: i64, end_ms: i64) -> Result<Option<Vec<SleepStage>>> {
-    let Some(phases) = doc.str_opt("sleep_phase_5_min")? else {
+    let Some(phases) = doc.str_opt("sleep_phase_5_min")?.filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
     let max_len = usize::try_from((end_ms - start_ms) / PHASE_MS + 2).unwrap_or(usize::MAX);
@@ -154,7 +154,12 @@ fn stages(doc: &Obj<'_>, start_ms: i64, end_ms: i64) -> Result<Option<Vec<SleepS
                 ));
             }
         };
-        let next = (at + PHASE_MS).min(end_ms.max(at));
+        // The string may reach up to two phases past `bedtime_end` (its last character covers a
+        // partial period): a phase starting at or after the end adds nothing.
+        if at >= end_ms {
+            continue;
+        }
+        let next = (at + PHASE_MS).min(end_ms);
         match out.last_mut() {
             Some(last) if last.stage == stage => last.end_ts = next,
             _ => out.push(SleepStage {
@@ -293,8 +298,9 @@ mod tests {
 
     #[test]
     fn the_last_stage_ends_at_bedtime_end() {
-        // 29100 s in bed = 97 phases exactly; 98 phases reach 5 min past the end: clipped.
-        let long = "2".repeat(98);
+        // 29100 s in bed = 97 phases exactly; 99 phases reach 10 min past the end: clipped, and
+        // the phases past the end (another stage here) add no zero-length stage.
+        let long = format!("{}44", "2".repeat(97));
         let body = SLEEP.replace("\"4221133\"", &format!("\"{long}\""));
         let n = run("sleep", &body).unwrap();
         let ItemBody::Sleep(s) = &n.items[0].item.body else {
