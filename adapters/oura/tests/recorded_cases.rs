@@ -327,3 +327,76 @@ async fn a_changed_readiness_is_revision_two() {
         vec![(EventType::DailyReadiness, 2)]
     );
 }
+
+/// Every fetched document of the cases, with each of its fields (one level of nesting too)
+/// removed, nulled, or replaced by a wrong type, a huge number, a negative number or a bad date:
+/// normalize returns an item or a typed error, never panics.
+#[test]
+fn mutated_documents_never_panic() {
+    let replacements = [
+        Value::Null,
+        Value::String("x".into()),
+        serde_json::json!(1e300),
+        serde_json::json!(-1),
+        serde_json::json!("2024-13-45T99:99:99+99:99"),
+        serde_json::json!([1, 2]),
+        serde_json::json!({"a": 1}),
+    ];
+    let mut tried = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (_, case) in cases() {
+        for step in case["steps"].as_array().unwrap() {
+            for ex in step["exchanges"].as_array().unwrap() {
+                if ex["response"]["status"] != 200 {
+                    continue;
+                }
+                let kind = ex["request"]["path"]
+                    .as_str()
+                    .unwrap()
+                    .split('/')
+                    .nth(3)
+                    .unwrap();
+                let doc = ex["response"]["body"].as_object().unwrap().clone();
+                if !seen.insert(format!("{kind}{}", Value::Object(doc.clone()))) {
+                    continue;
+                }
+                let mut variants: Vec<serde_json::Map<String, Value>> = Vec::new();
+                for (key, value) in &doc {
+                    let mut removed = doc.clone();
+                    removed.remove(key);
+                    variants.push(removed);
+                    for r in &replacements {
+                        let mut m = doc.clone();
+                        m.insert(key.clone(), r.clone());
+                        variants.push(m);
+                    }
+                    if let Value::Object(inner) = value {
+                        for inner_key in inner.keys() {
+                            for r in &replacements {
+                                let mut m = doc.clone();
+                                m[key.as_str()][inner_key.as_str()] = r.clone();
+                                variants.push(m);
+                            }
+                        }
+                    }
+                }
+                for v in variants {
+                    let record = nexus_core::RawRecord {
+                        kind: kind.to_owned(),
+                        body: Bytes::from(serde_json::to_vec(&v).unwrap()),
+                        provider_user_id: Some("oura-user-5c1e9a".into()),
+                        provider_notification_id: None,
+                        fetched_at: Some(1_731_312_000_000),
+                    };
+                    if let Ok(out) = OuraAdapter.normalize(&record, &NormalizeContext::default()) {
+                        for item in out.items {
+                            serde_json::to_string(&item.item).unwrap();
+                        }
+                    }
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert!(tried > 1000, "{tried}");
+}
