@@ -112,6 +112,10 @@
 //! | `personal_info.email` | personal data with no Nexus field; never copied |
 //! | data types `tag`, `enhanced_tag`, `session`, `daily_sleep`, `sleep_time`, `rest_mode_period`, `ring_configuration`, `daily_stress`, `daily_cardiovascular_age`, `daily_resilience`, `vo2_max`, `meal` | not in the scope: `unsupported_event` |
 //!
+//! Versions: Oura documents carry no modification time, so items carry no provider version and
+//! an older fetch is not recognisable as stale; every fetch returns Oura's current document, which
+//! the dedupe stage compares with the stored one (identical: nothing; changed: a new revision).
+//!
 //! Known limit: a `delete` of a sleep withdraws the `sleep` item; its heart-rate and HRV samples
 //! stay in their chunks (the windows are unknown without the deleted document).
 
