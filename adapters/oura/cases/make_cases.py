@@ -89,6 +89,19 @@ def webhook_step(name, event_type, data_type, object_id, event_time, fetched=Non
     return step
 
 
+def pretty(obj, level=0):
+    """Indented JSON, but a list of scalars (sample items) stays on one line."""
+    pad = "  " * (level + 1)
+    end = "  " * level
+    if isinstance(obj, dict) and obj:
+        inner = ",\n".join(f"{pad}{json.dumps(k)}: {pretty(v, level + 1)}" for k, v in obj.items())
+        return "{\n" + inner + "\n" + end + "}"
+    if isinstance(obj, list) and obj and any(isinstance(v, (dict, list)) for v in obj):
+        inner = ",\n".join(pad + pretty(v, level + 1) for v in obj)
+        return "[\n" + inner + "\n" + end + "]"
+    return json.dumps(obj)
+
+
 def case(name, description, steps, suites=()):
     doc = {
         "description": description,
@@ -97,7 +110,9 @@ def case(name, description, steps, suites=()):
         "secrets": SECRETS,
         "steps": steps,
     }
-    (HERE / f"{name}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    text = pretty(doc) + "\n"
+    assert json.loads(text) == doc
+    (HERE / f"{name}.json").write_text(text)
 
 
 # ---------------------------------------------------------------- documents
