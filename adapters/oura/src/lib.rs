@@ -118,6 +118,10 @@
 //!
 //! Known limit: a `delete` of a sleep withdraws the `sleep` item; its heart-rate and HRV samples
 //! stay in their chunks (the windows are unknown without the deleted document).
+//!
+//! Note: the sleep's 5-minute heart-rate samples and the `heartrate` endpoint's rows share the
+//! chunk key (user, no device, window), so where both are fetched a chunk holds both, merged by
+//! `ts` (equal `ts`: the later value wins). Oura gives no device id to separate them.
 
 pub mod fetch;
 mod fields;
