@@ -1,6 +1,7 @@
-//! `schema`: every envelope a case emits is well-formed: it round-trips through the Rust types,
-//! its items all have the envelope's `event_type` and stream, and every field of every item is
-//! present (the nullability rule: null, never omitted).
+//! `schema`: every envelope a case emits, and every item in it, validates against the published
+//! JSON Schema (`nexus_core::schema`, checked in under `schemas/`), which requires every field of
+//! the type (the nullability rule: null, never omitted); the envelope round-trips through the Rust
+//! types, its items all have its `event_type` and stream, and their devices are in `devices`.
 
 use nexus_core::{Adapter, Envelope};
 use nexus_testkit::LoadedCase;
