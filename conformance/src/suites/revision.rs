@@ -2,9 +2,9 @@
 //! only the changed items are re-emitted; a consumer folding the emitted items by `source_id`
 //! ends at the latest normalized version of every record.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use nexus_core::Adapter;
+use nexus_core::{Adapter, EventType};
 use nexus_testkit::{LoadedCase, SequenceSuite};
 use serde_json::Value;
 
@@ -24,6 +24,11 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
     let mut latest: HashMap<String, (Value, String)> = HashMap::new();
     let mut bumped = 0;
     let mut new_later: Vec<String> = Vec::new();
+    // Per event type (sessions, snapshots, aggregates, profiles): was any item of it revised, and
+    // which items of it appeared as new records after the first step.
+    let mut revised_types: HashSet<EventType> = HashSet::new();
+    let mut first_step_types: HashSet<EventType> = HashSet::new();
+    let mut new_later_by_type: BTreeMap<EventType, Vec<String>> = BTreeMap::new();
     for (n, (step, run)) in envelope_steps(case, &runs).enumerate() {
         let label = case.step_label(run.index);
         for item in &run.emitted {
@@ -44,9 +49,10 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
                         ));
                     }
                     bumped += 1;
+                    revised_types.insert(item.event_type());
                 }
                 None => {
-                    if item.revision != 1 && item.event_type() != nexus_core::EventType::Deletion {
+                    if item.revision != 1 && item.event_type() != EventType::Deletion {
                         problems.push(format!(
                             "{label}: {} is new but has revision {}",
                             item_label(item),
@@ -55,6 +61,12 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
                     }
                     if n > 0 {
                         new_later.push(format!("{label}: {}", item_label(item)));
+                        new_later_by_type
+                            .entry(item.event_type())
+                            .or_default()
+                            .push(format!("{label}: {}", item_label(item)));
+                    } else {
+                        first_step_types.insert(item.event_type());
                     }
                 }
             }
@@ -84,6 +96,19 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
             ));
         }
         problems.push(msg);
+    }
+    for (t, items) in &new_later_by_type {
+        if t.is_timeseries()
+            || *t == EventType::Deletion
+            || revised_types.contains(t)
+            || !first_step_types.contains(t)
+        {
+            continue;
+        }
+        problems.push(format!(
+            "{t} items of later steps were emitted as new records (revision 1), never as a revision              of the {t} emitted first (is the native id stable across versions of a record?): {}",
+            items.join(", ")
+        ));
     }
     for (sid, (want, label)) in &latest {
         match last.get(sid) {

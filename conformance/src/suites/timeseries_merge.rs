@@ -1,7 +1,10 @@
 //! `timeseries_merge` (cases that declare it): overlapping batches merge. Every emitted chunk holds
 //! exactly the union of the samples normalized so far for its window, the latest value per `ts`
-//! winning, sorted by `ts`, each `ts` once, inside `[window_start, window_end)`, with the type's
-//! columns; and at least one chunk was re-emitted whole with a new revision.
+//! winning (the higher provider version where both samples have one, else the later arrival; so a
+//! stale batch only fills gaps), sorted by `ts`, each `ts` once, inside
+//! `[window_start, window_end)`, with the type's columns; and at least one chunk was re-emitted
+//! whole with a new revision. The expected chunk is computed here independently of the dedupe
+//! engine, from the normalized items of every step.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,21 +27,26 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
     }
     let runs = run_sound(adapter, case)?;
     let mut problems = Vec::new();
-    let mut model: HashMap<String, BTreeMap<i64, Value>> = HashMap::new();
+    // source_id -> ts -> (provider version, sample)
+    type Rows = BTreeMap<i64, (Option<i64>, Value)>;
+    let mut model: HashMap<String, Rows> = HashMap::new();
     let mut remerged = 0;
-    for (step, run) in envelope_steps(case, &runs) {
+    for (_, run) in envelope_steps(case, &runs) {
         let label = case.step_label(run.index);
-        if !step.stale {
-            for n in &run.normalized {
-                if !n.item.event_type().is_timeseries() {
-                    continue;
-                }
-                let v = json(&n.item);
-                let rows = model.entry(n.item.source_id.clone()).or_default();
-                for row in v["samples"].as_array().into_iter().flatten() {
-                    if let Some(ts) = ts_of(row) {
-                        rows.insert(ts, row.clone());
-                    }
+        for n in &run.normalized {
+            if !n.item.event_type().is_timeseries() {
+                continue;
+            }
+            let v = json(&n.item);
+            let rows = model.entry(n.item.source_id.clone()).or_default();
+            for row in v["samples"].as_array().into_iter().flatten() {
+                let Some(ts) = ts_of(row) else { continue };
+                let wins = match (rows.get(&ts), n.provider_version) {
+                    (Some((Some(stored), _)), Some(incoming)) => incoming >= *stored,
+                    _ => true,
+                };
+                if wins {
+                    rows.insert(ts, (n.provider_version, row.clone()));
                 }
             }
         }
@@ -77,7 +85,7 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
                 ));
             }
             if let Some(rows) = model.get(&item.source_id) {
-                let want: Vec<Value> = rows.values().cloned().collect();
+                let want: Vec<Value> = rows.values().map(|(_, r)| r.clone()).collect();
                 let diffs = nexus_testkit::snapshot::differences(
                     &Value::Array(want),
                     &Value::Array(samples),
