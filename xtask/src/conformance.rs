@@ -50,5 +50,5 @@ pub fn run(args: &[String]) -> Result<(), String> {
     } else if in_ci() {
         cmd.env("INSTA_UPDATE", "no");
     }
-    status(&mut cmd)
+    status(&mut cmd).map_err(|_| "conformance: some trials failed (see above)".to_owned())
 }

@@ -3,7 +3,7 @@
 //! case, then runs codegen so the facade links it: it shows up in `nexus adapters` and in the
 //! conformance run, whose report tells the author what is still missing.
 
-use crate::util::root;
+use crate::util::{cargo, root};
 
 const CARGO_TOML: &str = include_str!("templates/Cargo.toml.tmpl");
 const LIB_RS: &str = include_str!("templates/lib.rs.tmpl");
@@ -51,6 +51,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("new-adapter: wrote adapters/{id}/{rel}");
     }
+    // The templates are formatted for a short name; rustfmt settles the rest.
+    crate::util::status(cargo().args(["fmt", "-p", &format!("nexus-adapter-{id}")]))?;
     crate::codegen::run(&[])?;
     println!(
         "\nnew-adapter: adapters/{id} is linked (crates/nexus-adapters) and listed in docs/adapters.md.\n\

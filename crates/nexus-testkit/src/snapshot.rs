@@ -174,6 +174,8 @@ pub fn check(
         Some(expected) => {
             let d = differences(expected, &actual);
             if d.is_empty() {
+                // A pending `.snap.new` from an earlier run is settled now.
+                let _ = std::fs::remove_file(file.with_extension("snap.new"));
                 return Ok(());
             }
             d
