@@ -65,7 +65,7 @@
 //! | `metadata.start_time` / `end_time` | `start_ts` / `end_ts`, `utc_offset_s` (from `start_time`), `payload_ts` = `start_ts` |
 //! | `metadata.type` (Terra `ActivityType` code) | `activity_type` (8, 56, 57, 58, 88, 133 running; 7, 93, 94, 95 walking; 1, 14-19 cycling; 82-84 swimming; 35 hiking; 80, 97 strength_training; 100 yoga; 53, 54 rowing; 25 elliptical; 114 hiit; else other), `provider_activity_type` = the code as a string |
 //! | `metadata.name` | `name` |
-//! | `metadata.upload_type` 1 / 2 | `capture_mode` `automatic` / `manual`; 4 -> `deletion` |
+//! | `metadata.upload_type` 1 / 2 | `capture_mode` `automatic` / `manual`; 4 -> `deletion`; a value outside Terra's `UploadType` (0-6) is refused |
 //! | `distance_data.summary.distance_meters` | `distance_m` |
 //! | `distance_data.summary.steps` | `steps` |
 //! | `distance_data.summary.elevation.gain_actual_meters` | `elevation_gain_m` |
@@ -77,7 +77,7 @@
 //! | `power_data.avg_watts` | `avg_power_w` |
 //! | **sleep** | **`sleep`** (stream `session`) |
 //! | `metadata.start_time` / `end_time` / `is_nap` | `start_ts` / `end_ts` / `is_nap`, `utc_offset_s` |
-//! | `metadata.upload_type` (`SleepUploadType`) 1 / 2 | `capture_mode` `manual` / `automatic` |
+//! | `metadata.upload_type` (`SleepUploadType`) 1 / 2 | `capture_mode` `manual` / `automatic` (0, 3, 4: null; other values refused) |
 //! | `sleep_durations_data.other.duration_in_bed_seconds` | `in_bed_s` |
 //! | `sleep_durations_data.asleep.duration_asleep_state_seconds` | `asleep_s` |
 //! | `sleep_durations_data.asleep.duration_light_sleep_state_seconds` / `duration_deep_sleep_state_seconds` / `duration_REM_sleep_state_seconds` | `light_s` / `deep_s` / `rem_s` |
@@ -397,6 +397,15 @@ mod tests {
         assert_eq!(
             (e.kind(), e.field()),
             (ErrorKind::MalformedPayload, Some("user.user_id"))
+        );
+        let mut bytes = br#"{"type":"healthcheck","creation_timestamp":"x"}"#.to_vec();
+        bytes.insert(40, 0xff);
+        let mut r = req("", None);
+        r.body = Bytes::from(bytes);
+        let e = a.parse(&r).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.field()),
+            (ErrorKind::MalformedPayload, Some("$"))
         );
         let e = a.parse(&req(r#"{"type":7}"#, None)).unwrap_err();
         assert_eq!(
