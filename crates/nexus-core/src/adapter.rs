@@ -191,6 +191,8 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         let hex = bytes
             .get(i + 1..i + 3)
+            // Exactly two hex digits: `from_str_radix` alone would also take a sign (`%+1`).
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
@@ -255,9 +257,12 @@ impl Secrets {
     /// A secret that must be configured: a `Config` error naming the provider and secret if not.
     pub fn require(&self, provider: &str, name: &str) -> Result<&str> {
         self.get(name).ok_or_else(|| {
-            Error::new(ErrorKind::Config, format!("app secret `{name}` is not configured"))
-                .with_provider(provider)
-                .with_field(name)
+            Error::new(
+                ErrorKind::Config,
+                format!("app secret `{name}` is not configured"),
+            )
+            .with_provider(provider)
+            .with_field(name)
         })
     }
 
@@ -374,7 +379,10 @@ impl fmt::Debug for FetchContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FetchContext")
             .field("base_url", &self.base_url)
-            .field("access_token", &self.access_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("provider_user_id", &self.provider_user_id)
             .field("now_ms", &self.now_ms)
             .finish_non_exhaustive()
@@ -385,8 +393,11 @@ impl FetchContext {
     /// The access token, or an `Unauthorized` error naming the provider.
     pub fn require_token(&self, provider: &str) -> Result<&str> {
         self.access_token.as_deref().ok_or_else(|| {
-            Error::new(ErrorKind::Unauthorized, "the connection has no access token")
-                .with_provider(provider)
+            Error::new(
+                ErrorKind::Unauthorized,
+                "the connection has no access token",
+            )
+            .with_provider(provider)
         })
     }
 }
@@ -477,7 +488,15 @@ mod tests {
         assert_eq!(r.query_param("challenge").as_deref(), Some("x y"));
         assert_eq!(r.query_param("flag").as_deref(), Some(""));
         assert_eq!(r.query_param("nope"), None);
-        assert_eq!(req(Some("a=%zz%4")).query_param("a").as_deref(), Some("%zz%4"));
+        assert_eq!(
+            req(Some("a=%zz%4")).query_param("a").as_deref(),
+            Some("%zz%4")
+        );
+        // A sign is not a hex digit: `%+1` and `%-1` stay as they are (`+` still means space).
+        assert_eq!(
+            req(Some("a=%+1%-1%41")).query_param("a").as_deref(),
+            Some("% 1%-1A")
+        );
     }
 
     #[test]

@@ -95,7 +95,12 @@ pub fn chunk_samples(spec: &SeriesSpec<'_>, mut samples: Vec<Sample>) -> Vec<Ite
     for s in samples {
         let ws = window_start(s.ts);
         if ws != current_start && !current.is_empty() {
-            items.extend(make_chunk(spec, current_start, &columns, std::mem::take(&mut current)));
+            items.extend(make_chunk(
+                spec,
+                current_start,
+                &columns,
+                std::mem::take(&mut current),
+            ));
         }
         current_start = ws;
         current.push(s);
@@ -212,7 +217,11 @@ mod tests {
         let got: Vec<(i64, Option<f64>)> = c.samples.iter().map(|s| (s.ts, s.values[0])).collect();
         assert_eq!(
             got,
-            vec![(T0, Some(60.0)), (T0 + 1_000, Some(61.0)), (T0 + 2_000, Some(65.0))]
+            vec![
+                (T0, Some(60.0)),
+                (T0 + 1_000, Some(61.0)),
+                (T0 + 2_000, Some(65.0))
+            ]
         );
         assert_eq!(c.columns, vec!["ts", "bpm"]);
     }
@@ -235,7 +244,10 @@ mod tests {
     fn sparse_samples_skip_empty_windows() {
         let items = chunk_samples(
             &spec(),
-            vec![Sample::one(T0, 60.0), Sample::one(T0 + 10 * WINDOW_MS + 5, 70.0)],
+            vec![
+                Sample::one(T0, 60.0),
+                Sample::one(T0 + 10 * WINDOW_MS + 5, 70.0),
+            ],
         );
         assert_eq!(items.len(), 2);
         assert_eq!(chunk_of(&items[1]).chunk_index, Some(10));
@@ -250,14 +262,24 @@ mod tests {
 
     #[test]
     fn merge_takes_the_union_and_the_incoming_value_wins() {
-        let old = chunk_samples(&spec(), vec![Sample::one(T0, 60.0), Sample::one(T0 + 1_000, 61.0)]);
-        let new = chunk_samples(&spec(), vec![Sample::one(T0 + 1_000, 70.0), Sample::one(T0 + 500, 65.0)]);
+        let old = chunk_samples(
+            &spec(),
+            vec![Sample::one(T0, 60.0), Sample::one(T0 + 1_000, 61.0)],
+        );
+        let new = chunk_samples(
+            &spec(),
+            vec![Sample::one(T0 + 1_000, 70.0), Sample::one(T0 + 500, 65.0)],
+        );
         let merged = merge_chunks(chunk_of(&old[0]), chunk_of(&new[0]));
         let got: Vec<(i64, Option<f64>)> =
             merged.samples.iter().map(|s| (s.ts, s.values[0])).collect();
         assert_eq!(
             got,
-            vec![(T0, Some(60.0)), (T0 + 500, Some(65.0)), (T0 + 1_000, Some(70.0))]
+            vec![
+                (T0, Some(60.0)),
+                (T0 + 500, Some(65.0)),
+                (T0 + 1_000, Some(70.0))
+            ]
         );
     }
 }

@@ -286,8 +286,7 @@ mod tests {
 
     #[test]
     fn rate_limits_are_retryable_and_carry_a_delay() {
-        let e = Error::new(ErrorKind::RateLimited, "429")
-            .with_retry_after(Duration::from_secs(30));
+        let e = Error::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(30));
         assert!(e.is_retryable());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
     }

@@ -35,7 +35,10 @@ pub fn daily_native_id(provider_user_id: &str, date: &str) -> String {
 
 /// Native id of a timeseries chunk: `<provider_user_id>:<device native id or "-">:<window_start>`.
 pub fn chunk_native_id(provider_user_id: &str, device: Option<&str>, window_start: i64) -> String {
-    format!("{provider_user_id}:{}:{window_start}", device.unwrap_or("-"))
+    format!(
+        "{provider_user_id}:{}:{window_start}",
+        device.unwrap_or("-")
+    )
 }
 
 /// Native id of profile and connection state: `<provider_user_id>`.
@@ -71,7 +74,10 @@ mod tests {
     #[test]
     fn composed_native_ids() {
         assert_eq!(daily_native_id("u1", "2024-03-01"), "u1:2024-03-01");
-        assert_eq!(chunk_native_id("u1", None, 1_700_000_100_000), "u1:-:1700000100000");
+        assert_eq!(
+            chunk_native_id("u1", None, 1_700_000_100_000),
+            "u1:-:1700000100000"
+        );
         assert_eq!(chunk_native_id("u1", Some("ring"), 5), "u1:ring:5");
         assert_eq!(user_native_id("u1"), "u1");
     }

@@ -61,7 +61,9 @@ impl DeliveryOutcome {
                 reason: format!("receiver answered HTTP {status}"),
             },
             300..=399 => DeliveryOutcome::Permanent {
-                reason: format!("receiver answered a redirect (HTTP {status}); redirects are not followed"),
+                reason: format!(
+                    "receiver answered a redirect (HTTP {status}); redirects are not followed"
+                ),
             },
             _ => DeliveryOutcome::Permanent {
                 reason: format!("receiver answered HTTP {status}"),
@@ -97,7 +99,10 @@ mod tests {
 
     #[test]
     fn statuses_classify() {
-        assert_eq!(DeliveryOutcome::from_http_status(204, None), DeliveryOutcome::Delivered);
+        assert_eq!(
+            DeliveryOutcome::from_http_status(204, None),
+            DeliveryOutcome::Delivered
+        );
         assert!(matches!(
             DeliveryOutcome::from_http_status(410, None),
             DeliveryOutcome::Disable { .. }

@@ -28,8 +28,8 @@ impl LocalTime {
 }
 
 fn ts_ms(ts: Timestamp) -> i64 {
-    // Timestamps jiff accepts are within about ±10,000 years: ms fit an i64.
-    i64::try_from(ts.as_millisecond()).unwrap_or(i64::MAX)
+    // jiff gives epoch ms as an i64 (its range, about ±10,000 years, fits).
+    ts.as_millisecond()
 }
 
 /// RFC 3339 / ISO 8601 with an offset (`2024-03-10T07:15:00-05:00`, `...Z`, fractional seconds).
@@ -81,13 +81,25 @@ pub fn parse_naive_with_offset(
     utc_offset_s: i32,
 ) -> Result<LocalTime> {
     let dt: DateTime = naive.replacen(' ', "T", 1).parse().map_err(|e| {
-        Error::malformed(provider, field, format!("expected a local date-time, got {naive:?} ({e})"))
+        Error::malformed(
+            provider,
+            field,
+            format!("expected a local date-time, got {naive:?} ({e})"),
+        )
     })?;
     let offset = Offset::from_seconds(utc_offset_s).map_err(|e| {
-        Error::malformed(provider, field, format!("UTC offset {utc_offset_s}s is out of range ({e})"))
+        Error::malformed(
+            provider,
+            field,
+            format!("UTC offset {utc_offset_s}s is out of range ({e})"),
+        )
     })?;
     let ts = offset.to_timestamp(dt).map_err(|e| {
-        Error::malformed(provider, field, format!("{naive:?} at offset {utc_offset_s}s: {e}"))
+        Error::malformed(
+            provider,
+            field,
+            format!("{naive:?} at offset {utc_offset_s}s: {e}"),
+        )
     })?;
     Ok(LocalTime {
         epoch_ms: ts_ms(ts),
@@ -97,12 +109,22 @@ pub fn parse_naive_with_offset(
 }
 
 /// A naive local time in an IANA zone (`Europe/Berlin`).
-pub fn parse_naive_in_zone(provider: &str, field: &str, naive: &str, tz: &str) -> Result<LocalTime> {
+pub fn parse_naive_in_zone(
+    provider: &str,
+    field: &str,
+    naive: &str,
+    tz: &str,
+) -> Result<LocalTime> {
     let dt: DateTime = naive.replacen(' ', "T", 1).parse().map_err(|e| {
-        Error::malformed(provider, field, format!("expected a local date-time, got {naive:?} ({e})"))
+        Error::malformed(
+            provider,
+            field,
+            format!("expected a local date-time, got {naive:?} ({e})"),
+        )
     })?;
-    let zone = TimeZone::get(tz)
-        .map_err(|e| Error::malformed(provider, field, format!("unknown time zone {tz:?} ({e})")))?;
+    let zone = TimeZone::get(tz).map_err(|e| {
+        Error::malformed(provider, field, format!("unknown time zone {tz:?} ({e})"))
+    })?;
     let z = dt
         .to_zoned(zone)
         .map_err(|e| Error::malformed(provider, field, format!("{naive:?} in {tz}: {e}")))?;
@@ -178,8 +200,13 @@ pub fn parse_offset_field(provider: &str, field: &str, s: &str) -> Result<i32> {
 /// ignored: the date is the provider's local date).
 pub fn parse_date(provider: &str, field: &str, s: &str) -> Result<Date> {
     let head = s.get(..10).unwrap_or(s);
-    head.parse::<Date>()
-        .map_err(|e| Error::malformed(provider, field, format!("expected a date YYYY-MM-DD, got {s:?} ({e})")))
+    head.parse::<Date>().map_err(|e| {
+        Error::malformed(
+            provider,
+            field,
+            format!("expected a date YYYY-MM-DD, got {s:?} ({e})"),
+        )
+    })
 }
 
 /// Epoch ms of local midnight of `date` at `utc_offset_s`, or UTC midnight when the offset is
@@ -196,8 +223,9 @@ pub fn local_midnight_ms(date: Date, utc_offset_s: Option<i32>) -> i64 {
 
 /// Epoch ms of local midnight of `date` in the IANA zone `tz`.
 pub fn zoned_midnight_ms(provider: &str, field: &str, date: Date, tz: &str) -> Result<i64> {
-    let zone = TimeZone::get(tz)
-        .map_err(|e| Error::malformed(provider, field, format!("unknown time zone {tz:?} ({e})")))?;
+    let zone = TimeZone::get(tz).map_err(|e| {
+        Error::malformed(provider, field, format!("unknown time zone {tz:?} ({e})"))
+    })?;
     date.to_zoned(zone)
         .map(|z| ts_ms(z.timestamp()))
         .map_err(|e| Error::malformed(provider, field, format!("midnight of {date} in {tz}: {e}")))
@@ -246,7 +274,10 @@ mod tests {
         let e = parse_rfc3339("oura", "bedtime_start", "yesterday").unwrap_err();
         assert_eq!(e.provider(), Some("oura"));
         assert_eq!(e.field(), Some("bedtime_start"));
-        assert!(parse_rfc3339("p", "f", "2024-03-10T07:15:00").is_err(), "no offset");
+        assert!(
+            parse_rfc3339("p", "f", "2024-03-10T07:15:00").is_err(),
+            "no offset"
+        );
     }
 
     #[test]
@@ -278,7 +309,10 @@ mod tests {
 
     #[test]
     fn epochs_are_range_checked() {
-        assert_eq!(epoch_s_to_ms("p", "f", 1_700_000_000.0).unwrap(), 1_700_000_000_000);
+        assert_eq!(
+            epoch_s_to_ms("p", "f", 1_700_000_000.0).unwrap(),
+            1_700_000_000_000
+        );
         assert!(epoch_s_to_ms("p", "f", 1e300).is_err());
         assert!(epoch_s_to_ms("p", "f", f64::NAN).is_err());
         assert!(epoch_ms_checked("p", "f", -1e15).is_err());
@@ -288,8 +322,14 @@ mod tests {
     fn dates_and_midnights() {
         let d = parse_date("p", "f", "2024-03-10").unwrap();
         assert_eq!(local_midnight_ms(d, None), 1_710_028_800_000);
-        assert_eq!(local_midnight_ms(d, Some(-18_000)), 1_710_028_800_000 + 18_000_000);
-        assert_eq!(parse_date("p", "f", "2024-03-10T00:00:00+00:00").unwrap(), d);
+        assert_eq!(
+            local_midnight_ms(d, Some(-18_000)),
+            1_710_028_800_000 + 18_000_000
+        );
+        assert_eq!(
+            parse_date("p", "f", "2024-03-10T00:00:00+00:00").unwrap(),
+            d
+        );
         assert!(parse_date("p", "f", "2024-13-01").is_err());
         assert_eq!(
             zoned_midnight_ms("p", "f", d, "America/New_York").unwrap(),

@@ -95,8 +95,12 @@ impl ActivityType {
                 ActivityType::Swimming
             }
             "hiking" | "hike" => ActivityType::Hiking,
-            "strengthtraining" | "weightlifting" | "weighttraining" | "functionalstrengthtraining"
-            | "traditionalstrengthtraining" | "weights" => ActivityType::StrengthTraining,
+            "strengthtraining"
+            | "weightlifting"
+            | "weighttraining"
+            | "functionalstrengthtraining"
+            | "traditionalstrengthtraining"
+            | "weights" => ActivityType::StrengthTraining,
             "yoga" => ActivityType::Yoga,
             "rowing" | "indoorrowing" | "rowingmachine" => ActivityType::Rowing,
             "elliptical" => ActivityType::Elliptical,

@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub mod adapters;
+pub mod normalize;
+pub mod schema;
