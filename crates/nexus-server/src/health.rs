@@ -15,23 +15,27 @@ use crate::metrics::render_depths;
 /// How long `/readyz` and `/metrics` wait for the store.
 const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// What the runtime reports about its workers.
+/// What the pipeline reports about its workers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkersHealth {
     /// True when every worker and dispatcher task is running.
     pub alive: bool,
-    /// Details for `/readyz` (per-task state).
+    /// Details for `/readyz` (what is wrong, per task).
     pub detail: serde_json::Value,
 }
 
-/// What the server asks of the pipeline for `/readyz` and `/metrics`. Implemented over the
-/// runtime's handle by whoever starts both (the `nexus serve` command).
-pub trait RuntimeProbe: Send + Sync {
+/// The pipeline behind the ingress, as the server sees it: woken when requests are stored, asked
+/// about its workers (`/readyz`) and for its metrics (`/metrics`). Implemented over the runtime's
+/// handle by whoever starts both (the `nexus serve` command).
+#[async_trait::async_trait]
+pub trait Pipeline: Send + Sync {
+    /// `count` verified requests of `provider` were durably stored: wake a worker.
+    fn stored(&self, provider: &str, count: usize);
     /// Whether the workers are alive.
-    fn workers(&self) -> WorkersHealth;
-    /// Appends the pipeline's metrics (normalized, emitted, delivered, failed, latencies) in
-    /// Prometheus text format.
-    fn render_metrics(&self, out: &mut String);
+    async fn workers(&self) -> WorkersHealth;
+    /// The pipeline's metrics in Prometheus text format (normalized, emitted, delivered, failed,
+    /// latencies) including the queue depths, or `None` when they cannot be read now.
+    async fn render_metrics(&self) -> Option<String>;
 }
 
 pub(crate) async fn healthz() -> Response {
@@ -65,7 +69,10 @@ pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             None,
         ),
     };
-    let workers = state.probe.as_ref().map(|p| p.workers());
+    let workers = match &state.pipeline {
+        Some(p) => Some(p.workers().await),
+        None => None,
+    };
     let workers_ok = workers.as_ref().is_none_or(|w| w.alive);
     let ready = store_ok && workers_ok;
     let body = json!({
@@ -88,19 +95,29 @@ pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut out = String::with_capacity(4096);
     state.metrics.render(&mut out);
-    if let Some(probe) = &state.probe {
-        probe.render_metrics(&mut out);
-    }
-    let depths = tokio::time::timeout(STORE_PROBE_TIMEOUT, state.store.depths(now_ms())).await;
-    let up = match depths {
-        Ok(Ok(d)) => {
-            render_depths(&mut out, &d);
-            1
-        }
-        _ => 0,
+    // The pipeline renders the queue depths with its own metrics; without one, the store's.
+    let up = match &state.pipeline {
+        Some(p) => match p.render_metrics().await {
+            Some(text) => {
+                out.push_str(&text);
+                1
+            }
+            None => 0,
+        },
+        None => match tokio::time::timeout(STORE_PROBE_TIMEOUT, state.store.depths(now_ms())).await
+        {
+            Ok(Ok(d)) => {
+                render_depths(&mut out, &d);
+                1
+            }
+            _ => 0,
+        },
     };
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
     out.push_str(&format!(
-        "# HELP nexus_store_up Whether the store answered the metrics scrape.\n# TYPE nexus_store_up gauge\nnexus_store_up {up}\n"
+        "# HELP nexus_store_up Whether the queue depths could be read for this scrape.\n# TYPE nexus_store_up gauge\nnexus_store_up {up}\n"
     ));
     (
         StatusCode::OK,

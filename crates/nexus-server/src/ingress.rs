@@ -10,8 +10,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use nexus_core::{Adapter, ErrorKind, InboundRequest, registry};
-use nexus_runtime::store::{ConnectionRecord, ConnectionStatus, NewInboxEntry, Tenant};
+use nexus_core::{ErrorKind, InboundRequest, registry};
+use nexus_runtime::store::NewInboxEntry;
 use serde_json::json;
 
 use crate::AppState;
@@ -180,10 +180,6 @@ pub(crate) async fn webhook(
     }
     state.metrics.verified(provider);
 
-    if let Some(tenant) = &state.options.auto_connect_tenant {
-        auto_connect(&state, adapter, tenant, &request).await;
-    }
-
     let entry = NewInboxEntry {
         provider: provider.to_owned(),
         request,
@@ -193,6 +189,9 @@ pub(crate) async fn webhook(
     match tokio::time::timeout(budget, state.inbox.enqueue(entry)).await {
         Ok(Ok(id)) => {
             state.metrics.stored(provider, started.elapsed());
+            if let Some(p) = &state.pipeline {
+                p.stored(provider, 1);
+            }
             tracing::debug!(provider, inbox_id = %id, "webhook stored");
             (
                 StatusCode::OK,
@@ -227,72 +226,4 @@ fn retry_later(message: String) -> Response {
     resp.headers_mut()
         .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
     resp
-}
-
-/// Dev mode: creates a connection in `tenant` for every provider user of a verified request that
-/// has none. Parsing errors are left to the pipeline, which keeps the request with its error.
-async fn auto_connect(
-    state: &AppState,
-    adapter: &'static dyn Adapter,
-    tenant: &str,
-    request: &InboundRequest,
-) {
-    let provider = adapter.descriptor().id;
-    let Ok(notifications) = adapter.parse(request) else {
-        return;
-    };
-    let mut users: Vec<String> = notifications
-        .into_iter()
-        .filter_map(|n| n.provider_user_id)
-        .collect();
-    users.sort();
-    users.dedup();
-    for provider_user_id in users {
-        match state
-            .store
-            .connection_for(provider, &provider_user_id)
-            .await
-        {
-            Ok(Some(_)) => continue,
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(provider, error = %e, "dev auto-connect: lookup failed");
-                continue;
-            }
-        }
-        let now = now_ms();
-        let _ = state
-            .store
-            .upsert_tenant(&Tenant {
-                id: tenant.to_owned(),
-                name: None,
-                created_at: now,
-            })
-            .await;
-        let who = format!("{provider}-{provider_user_id}");
-        let connection = ConnectionRecord {
-            connection_id: format!("conn_{}", uuid::Uuid::now_v7().simple()),
-            tenant_id: tenant.to_owned(),
-            user_id: who.clone(),
-            external_user_ref: who,
-            provider: provider.to_owned(),
-            provider_user_id: provider_user_id.clone(),
-            status: ConnectionStatus::Active,
-            sealed_tokens: None,
-            created_at: now,
-            updated_at: now,
-        };
-        match state.store.upsert_connection(&connection).await {
-            Ok(()) => tracing::info!(
-                provider,
-                provider_user_id = %provider_user_id,
-                tenant,
-                connection_id = %connection.connection_id,
-                "dev mode: created a connection for a new provider user"
-            ),
-            Err(e) => {
-                tracing::warn!(provider, error = %e, "dev auto-connect: could not create the connection")
-            }
-        }
-    }
 }

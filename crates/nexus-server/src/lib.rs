@@ -33,7 +33,7 @@ use axum::routing::{any, get};
 use nexus_core::{Error, ErrorKind, Result};
 use nexus_runtime::Store;
 
-pub use health::{RuntimeProbe, WorkersHealth};
+pub use health::{Pipeline, WorkersHealth};
 pub use inbox_writer::InboxWriter;
 pub use metrics::IngressMetrics;
 pub use options::{DEFAULT_ACK_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEV_SECRET, ServerOptions};
@@ -44,7 +44,7 @@ pub(crate) struct AppState {
     inbox: InboxWriter,
     options: ServerOptions,
     metrics: Arc<IngressMetrics>,
-    probe: Option<Arc<dyn RuntimeProbe>>,
+    pipeline: Option<Arc<dyn Pipeline>>,
 }
 
 /// The ingress server: build it, then [`Server::serve`] it on a listener.
@@ -64,16 +64,17 @@ impl Server {
                 inbox,
                 options,
                 metrics: Arc::new(IngressMetrics::default()),
-                probe: None,
+                pipeline: None,
             }),
             writer_task,
         }
     }
 
-    /// Attaches the pipeline, for `/readyz` (workers alive) and `/metrics`.
-    pub fn with_probe(mut self, probe: Arc<dyn RuntimeProbe>) -> Server {
+    /// Attaches the pipeline: woken after each stored request, asked for `/readyz` (workers
+    /// alive) and `/metrics`.
+    pub fn with_pipeline(mut self, pipeline: Arc<dyn Pipeline>) -> Server {
         if let Some(state) = Arc::get_mut(&mut self.state) {
-            state.probe = Some(probe);
+            state.pipeline = Some(pipeline);
         }
         self
     }

@@ -1,5 +1,5 @@
-//! What the server is configured with: body limit, the providers' app secrets, and the dev-mode
-//! conveniences (a public dev secret, automatic connections).
+//! What the server is configured with: body limit, the providers' app secrets, and the public
+//! dev secret of dev mode.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,11 +28,6 @@ pub struct ServerOptions {
     /// Dev mode: the value of every required app secret that is not configured
     /// ([`DEV_SECRET`]). `None` in production: a provider without its secret is answered 503.
     pub dev_secret: Option<String>,
-    /// Dev mode: a verified request from a provider user with no connection creates one in this
-    /// tenant (user id and external ref = `<provider>-<provider user id>`), so data flows without a
-    /// `nexus connections add`. `None` in production: such requests are left to the pipeline
-    /// (which keeps them, with their error, for replay).
-    pub auto_connect_tenant: Option<String>,
     /// Largest group of inbox writes committed together.
     pub max_inbox_group: usize,
     /// Fraction of the provider's answer deadline that storing a request may take before the
@@ -46,7 +41,6 @@ impl Default for ServerOptions {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             provider_secrets: BTreeMap::new(),
             dev_secret: None,
-            auto_connect_tenant: None,
             max_inbox_group: crate::inbox_writer::DEFAULT_MAX_GROUP,
             deadline_share: 0.8,
         }
@@ -59,7 +53,6 @@ impl fmt::Debug for ServerOptions {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("provider_secrets", &self.provider_secrets)
             .field("dev_secret", &self.dev_secret.as_ref().map(|_| "<set>"))
-            .field("auto_connect_tenant", &self.auto_connect_tenant)
             .field("max_inbox_group", &self.max_inbox_group)
             .finish_non_exhaustive()
     }

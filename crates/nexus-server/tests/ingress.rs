@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use fake_store::FakeStore;
 use nexus_core::Secrets;
-use nexus_server::{DEV_SECRET, RuntimeProbe, Server, ServerOptions, WorkersHealth};
+use nexus_server::{DEV_SECRET, Pipeline, Server, ServerOptions, WorkersHealth};
 use tokio::sync::oneshot;
 
 const SECRET: &str = "fake-webhook-secret";
@@ -55,11 +55,11 @@ fn options() -> ServerOptions {
 async fn start_with(
     store: Arc<FakeStore>,
     options: ServerOptions,
-    probe: Option<Arc<dyn RuntimeProbe>>,
+    probe: Option<Arc<dyn Pipeline>>,
 ) -> Running {
     let mut server = Server::new(store.clone(), options);
     if let Some(p) = probe {
-        server = server.with_probe(p);
+        server = server.with_pipeline(p);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -122,6 +122,19 @@ async fn a_verified_webhook_is_stored_raw_then_acknowledged() {
         let now = jiff::Timestamp::now().as_millisecond();
         assert!((now - e.received_at).abs() < 10_000);
     }
+    // Without a pipeline, /metrics renders the store's queue depths itself.
+    let text = client()
+        .get(format!("{}/metrics", r.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("nexus_queue_depth{queue=\"inbox\",state=\"ready\"} 1\n"),
+        "{text}"
+    );
     r.stop().await;
 }
 
@@ -254,7 +267,6 @@ async fn a_provider_without_its_secret_gets_503_and_dev_mode_uses_the_dev_secret
 
     let dev = ServerOptions {
         dev_secret: Some(DEV_SECRET.to_owned()),
-        auto_connect_tenant: Some("default".to_owned()),
         ..ServerOptions::default()
     };
     let r = start_with(store.clone(), dev, None).await;
@@ -272,18 +284,6 @@ async fn a_provider_without_its_secret_gets_503_and_dev_mode_uses_the_dev_secret
         200
     );
     assert_eq!(store.inbox.lock().unwrap().len(), 1);
-    // Dev mode created a connection for the new provider user, once.
-    assert_eq!(
-        post_signed(&r.base, r#"{"user":"u-dev","n":2}"#, DEV_SECRET)
-            .await
-            .status(),
-        200
-    );
-    let conns = store.connections.lock().unwrap().clone();
-    assert_eq!(conns.len(), 1);
-    assert_eq!(conns[0].provider, fake_adapter::ID);
-    assert_eq!(conns[0].provider_user_id, "u-dev");
-    assert_eq!(conns[0].tenant_id, "default");
     r.stop().await;
 }
 
@@ -331,31 +331,42 @@ async fn concurrent_webhooks_are_committed_in_groups() {
     r.stop().await;
 }
 
+/// A FAKE pipeline: reports fixed worker health and one metric, counts wake-ups.
 struct FakeProbe {
     alive: bool,
+    woken: std::sync::atomic::AtomicUsize,
 }
 
-impl RuntimeProbe for FakeProbe {
-    fn workers(&self) -> WorkersHealth {
+impl FakeProbe {
+    fn new(alive: bool) -> Arc<FakeProbe> {
+        Arc::new(FakeProbe {
+            alive,
+            woken: Default::default(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Pipeline for FakeProbe {
+    fn stored(&self, _provider: &str, count: usize) {
+        self.woken.fetch_add(count, Ordering::SeqCst);
+    }
+    async fn workers(&self) -> WorkersHealth {
         WorkersHealth {
             alive: self.alive,
             detail: serde_json::json!({"workers": if self.alive { 2 } else { 0 }}),
         }
     }
-    fn render_metrics(&self, out: &mut String) {
-        out.push_str("# TYPE nexus_fake_probe_metric counter\nnexus_fake_probe_metric 7\n");
+    async fn render_metrics(&self) -> Option<String> {
+        Some("# TYPE nexus_fake_probe_metric counter\nnexus_fake_probe_metric 7\n".to_owned())
     }
 }
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let store = Arc::new(FakeStore::default());
-    let r = start_with(
-        store.clone(),
-        options(),
-        Some(Arc::new(FakeProbe { alive: true })),
-    )
-    .await;
+    let probe = FakeProbe::new(true);
+    let r = start_with(store.clone(), options(), Some(probe.clone())).await;
     let resp = client()
         .get(format!("{}/healthz", r.base))
         .send()
@@ -396,15 +407,23 @@ async fn health_readiness_and_metrics() {
         "nexus_webhooks_verified_total{provider=\"fake-signed\"} 1",
         "nexus_webhooks_stored_total{provider=\"fake-signed\"} 1",
         "nexus_webhook_ack_seconds_count{provider=\"fake-signed\"} 1",
-        "nexus_queue_depth{queue=\"inbox\",state=\"ready\"} 1",
         "nexus_fake_probe_metric 7",
         "nexus_store_up 1",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
+    assert!(
+        !text.contains("nexus_queue_depth"),
+        "the pipeline renders the depths, not the server"
+    );
+    assert_eq!(
+        probe.woken.load(Ordering::SeqCst),
+        1,
+        "the pipeline was woken"
+    );
     r.stop().await;
 
-    let r = start_with(store, options(), Some(Arc::new(FakeProbe { alive: false }))).await;
+    let r = start_with(store, options(), Some(FakeProbe::new(false))).await;
     let resp = client()
         .get(format!("{}/readyz", r.base))
         .send()
