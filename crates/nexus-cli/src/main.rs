@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 
 // Link every workspace sink and adapter: `inventory` only sees registrations of crates that are
 // linked.
-use nexus_sink_webhook as _;
 use nexus_adapter_junction as _;
 use nexus_adapter_oura as _;
 use nexus_adapter_terra as _;
+use nexus_sink_webhook as _;

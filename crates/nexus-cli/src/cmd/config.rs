@@ -69,6 +69,13 @@ pub fn run(args: Args) -> Result<(), String> {
                 };
                 println!("{level}: {}: {}", p.key, p.message);
             }
+            if loaded.file.is_none() && config.listen_addr().is_ok_and(|a| a.ip().is_loopback()) {
+                println!(
+                    "note: with no configuration file and a loopback address, `nexus serve` runs in \
+                     dev mode: providers without a secret verify with the public dev secret {:?}",
+                    nexus_server::DEV_SECRET
+                );
+            }
             let sinks: usize = config.tenants.values().map(|t| t.sinks.len()).sum();
             println!(
                 "{} tenants, {sinks} sinks, {} providers configured; {errors} errors, {} warnings",

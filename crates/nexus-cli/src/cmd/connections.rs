@@ -4,9 +4,7 @@
 
 use nexus_runtime::{NewConnection, Tokens};
 
-use super::gateway::{
-    ConfigArgs, admin_runtime, error_chain, open_store, show_ms, tokio_runtime,
-};
+use super::gateway::{ConfigArgs, admin_runtime, error_chain, open_store, show_ms, tokio_runtime};
 
 /// Arguments of `nexus connections`.
 #[derive(Debug, clap::Args)]
@@ -102,7 +100,12 @@ async fn add(
         return Err(format!(
             "tenant `{}` is not configured (configured: {}); its data would reach no sink",
             a.tenant,
-            config.tenants.keys().cloned().collect::<Vec<_>>().join(", ")
+            config
+                .tenants
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let access = env_token(a.access_token_env.as_deref())?;
@@ -143,10 +146,7 @@ async fn add(
     Ok(())
 }
 
-async fn list(
-    store: std::sync::Arc<dyn nexus_runtime::Store>,
-    a: ListArgs,
-) -> Result<(), String> {
+async fn list(store: std::sync::Arc<dyn nexus_runtime::Store>, a: ListArgs) -> Result<(), String> {
     let all = store
         .connections(a.tenant.as_deref())
         .await

@@ -76,14 +76,22 @@ pub fn run(args: Args) -> Result<(), String> {
                     state,
                     limit: a.limit,
                 };
-                let rows = store.deliveries(&filter).await.map_err(|e| error_chain(&e))?;
+                let rows = store
+                    .deliveries(&filter)
+                    .await
+                    .map_err(|e| error_chain(&e))?;
                 if rows.is_empty() && !a.json {
                     println!("no deliveries");
                 }
                 if !a.json && !rows.is_empty() {
                     println!(
                         "{:<36} {:<18} {:<10} {:<16} {:>3} {:<20} LAST ERROR",
-                        "DELIVERY (webhook-id)", "SINK", "STATE", "EVENT TYPE", "TRY", "NEXT/CREATED"
+                        "DELIVERY (webhook-id)",
+                        "SINK",
+                        "STATE",
+                        "EVENT TYPE",
+                        "TRY",
+                        "NEXT/CREATED"
                     );
                 }
                 for r in rows {

@@ -60,7 +60,9 @@ fn sign(args: SignArgs) -> Result<(), String> {
         std::fs::read(&args.file).map_err(|e| format!("reading {}: {e}", args.file.display()))?
     };
     let secret = args.secret.as_deref().unwrap_or(DEV_SECRET);
-    let at = args.at.unwrap_or_else(|| jiff::Timestamp::now().as_second());
+    let at = args
+        .at
+        .unwrap_or_else(|| jiff::Timestamp::now().as_second());
     let (name, value) = match args.provider.as_str() {
         "terra" => ("terra-signature", terra_signature(secret, at, &body)?),
         other => {
@@ -84,7 +86,10 @@ fn terra_signature(secret: &str, at: i64, body: &[u8]) -> Result<String, String>
     mac.update(at.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Ok(format!("t={at},v1={}", hex::encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "t={at},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 #[cfg(test)]

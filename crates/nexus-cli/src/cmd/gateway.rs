@@ -111,7 +111,9 @@ pub fn parse_sink_ref(s: &str) -> Result<nexus_runtime::store::SinkRef, String> 
             tenant_id: t.to_owned(),
             sink_id: k.to_owned(),
         }),
-        _ => Err(format!("a sink is named `tenant/sink` (e.g. `default/jsonl`), got {s:?}")),
+        _ => Err(format!(
+            "a sink is named `tenant/sink` (e.g. `default/jsonl`), got {s:?}"
+        )),
     }
 }
 

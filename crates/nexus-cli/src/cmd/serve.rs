@@ -51,7 +51,12 @@ async fn serve(args: Args) -> Result<(), String> {
     let jsonl_path = config.tenants.values().find_map(|t| {
         t.sinks.values().find_map(|s| {
             (s.kind == "jsonl")
-                .then(|| s.options.get("path").and_then(|p| p.as_str()).map(str::to_owned))
+                .then(|| {
+                    s.options
+                        .get("path")
+                        .and_then(|p| p.as_str())
+                        .map(str::to_owned)
+                })
                 .flatten()
         })
     });
@@ -97,7 +102,12 @@ async fn serve(args: Args) -> Result<(), String> {
              (nexus.toml [providers.<id>] or NEXUS_PROVIDERS__<ID>__WEBHOOK_SECRET) before exposing it."
         );
     }
-    log_how_to_send(local, jsonl_path.as_deref(), dev, providers.contains(&"terra"));
+    log_how_to_send(
+        local,
+        jsonl_path.as_deref(),
+        dev,
+        providers.contains(&"terra"),
+    );
 
     let server = Server::new(runtime.clone(), options);
     let served = server.serve(listener, shutdown_signal()).await;
