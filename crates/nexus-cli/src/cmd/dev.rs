@@ -29,9 +29,11 @@ struct SignArgs {
     /// Provider id (supported: terra).
     #[arg(long)]
     provider: String,
-    /// The app secret to sign with [default: the public dev secret of `nexus serve`'s dev mode].
-    #[arg(long, env = "NEXUS_DEV_SIGN_SECRET", hide_env_values = true)]
-    secret: Option<String>,
+    /// Name of an environment variable holding the app secret to sign with [default: the public
+    /// dev secret of `nexus serve`'s dev mode]. A variable, not an argument, so a real secret stays
+    /// out of shell history.
+    #[arg(long, value_name = "VAR")]
+    secret_env: Option<String>,
     /// Unix seconds to sign at [default: now].
     #[arg(long)]
     at: Option<i64>,
@@ -59,12 +61,16 @@ fn sign(args: SignArgs) -> Result<(), String> {
     } else {
         std::fs::read(&args.file).map_err(|e| format!("reading {}: {e}", args.file.display()))?
     };
-    let secret = args.secret.as_deref().unwrap_or(DEV_SECRET);
+    let secret = match &args.secret_env {
+        Some(var) => std::env::var(var)
+            .map_err(|_| format!("environment variable {var} is not set (or not UTF-8)"))?,
+        None => DEV_SECRET.to_owned(),
+    };
     let at = args
         .at
         .unwrap_or_else(|| jiff::Timestamp::now().as_second());
     let (name, value) = match args.provider.as_str() {
-        "terra" => ("terra-signature", terra_signature(secret, at, &body)?),
+        "terra" => ("terra-signature", terra_signature(&secret, at, &body)?),
         other => {
             return Err(format!(
                 "`dev sign` does not know how {other} signs; supported: terra"

@@ -18,8 +18,9 @@ use super::gateway::{ConfigArgs, error_chain, init_logging, open_store, tokio_ru
 pub struct Args {
     #[command(flatten)]
     config: ConfigArgs,
-    /// Largest accepted webhook body in bytes (larger: 413, not stored).
-    #[arg(long, env = "NEXUS_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    /// Largest accepted webhook body in bytes (larger: 413, not stored). A flag, not a `NEXUS_*`
+    /// variable: every `NEXUS_*` variable is read as a configuration key.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
     /// Never use the public dev secret, even with no configuration file.
     #[arg(long)]
@@ -126,7 +127,7 @@ fn log_how_to_send(local: SocketAddr, jsonl_path: Option<&str>, dev: bool, terra
     let secret_note = if dev {
         "signed with the dev secret"
     } else {
-        "signed with your configured Terra secret: add --secret \"$NEXUS_PROVIDERS__TERRA__WEBHOOK_SECRET\" to `dev sign`"
+        "signed with your configured Terra secret: add --secret-env NEXUS_PROVIDERS__TERRA__WEBHOOK_SECRET to `dev sign` when it is set that way"
     };
     let then = jsonl_path
         .map(|p| format!("\n  then: tail -n 1 {p}\n"))
