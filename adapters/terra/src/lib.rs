@@ -55,7 +55,7 @@
 //! when Nexus learned of it: the record's `fetched_at`, which `parse` sets to the `t` of the
 //! `terra-signature` header (when Terra sent the webhook); without one, the workout's start.
 //!
-//! **Routing of the underlying source.** Nutrition and menstruation come from logging apps
+//! **Logging apps.** Nutrition and menstruation come from logging apps
 //! (`user.provider` `CRONOMETER`, `CLUE`, ...): that app is their registry entry.
 //!
 //! ## Mapping table
