@@ -51,8 +51,12 @@
 //! every type, but `normalize` sees only the record, not the request headers.
 //!
 //! **Deletes.** An activity with `metadata.upload_type` 4 (Terra `UploadType.Delete`) becomes a
-//! `deletion` of that activity's `source_id`; `deleted_at` is the record's `fetched_at`, else the
-//! workout's start (Terra gives no deletion time).
+//! `deletion` of that activity's `source_id`. Terra gives no deletion time, so `deleted_at` is
+//! when Nexus learned of it: the record's `fetched_at`, which `parse` sets to the `t` of the
+//! `terra-signature` header (when Terra sent the webhook); without one, the workout's start.
+//!
+//! **Logging apps.** Nutrition and menstruation come from logging apps
+//! (`user.provider` `CRONOMETER`, `CLUE`, ...): that app is their registry entry.
 //!
 //! ## Mapping table
 //!
@@ -304,12 +308,15 @@ impl Adapter for TerraAdapter {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
+        // Terra pushes the data: it is received when Terra sent it, the signed `t` (a runtime
+        // that stamps its own receive time may overwrite this).
+        let sent_at = signature::signed_at_ms(request);
         let record = RawRecord {
             kind: kind.clone(),
             body: request.body.clone(),
             provider_user_id: provider_user_id.clone(),
             provider_notification_id: reference.clone(),
-            fetched_at: None,
+            fetched_at: sent_at,
         };
         Ok(vec![Notification {
             provider_notification_id: reference,
@@ -318,7 +325,7 @@ impl Adapter for TerraAdapter {
             action: NotificationAction::Other,
             record_id: None,
             range: None,
-            event_ts: None,
+            event_ts: sent_at,
             records: vec![record],
         }])
     }
@@ -360,7 +367,12 @@ mod tests {
     #[test]
     fn data_events_carry_the_body_and_the_terra_reference() {
         let body = r#"{"type":"daily","user":{"user_id":"u-1","provider":"OURA"},"data":[],"version":"2022-03-16"}"#;
-        let n = TerraAdapter.parse(&req(body, Some("ref-9"))).unwrap();
+        let mut r = req(body, Some("ref-9"));
+        r.headers
+            .push(("terra-signature".into(), "t=1782900000,v1=00".into()));
+        let n = TerraAdapter.parse(&r).unwrap();
+        assert_eq!(n[0].records[0].fetched_at, Some(1_782_900_000_000));
+        assert_eq!(n[0].event_ts, Some(1_782_900_000_000));
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].provider_notification_id.as_deref(), Some("ref-9"));
         assert_eq!(n[0].provider_user_id.as_deref(), Some("u-1"));
