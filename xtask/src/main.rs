@@ -2,11 +2,13 @@
 //!
 //! - `conformance [--adapter ID] [--accept] [-- <libtest args>]`: the conformance harness;
 //! - `new-adapter NAME`: a new adapter crate with a first recorded case, linked and listed;
-//! - `codegen [--check]`: every generated file (the adapter facade, docs/adapters.md, schemas/).
+//! - `codegen [--check]`: every generated file (the adapter facade, docs/adapters.md, schemas/);
+//! - `test [--skip-realism]`: every test of the repository (what CI runs after fmt and clippy).
 
 mod codegen;
 mod conformance;
 mod new_adapter;
+mod test;
 mod util;
 
 use std::process::ExitCode;
@@ -25,6 +27,9 @@ tasks:
   codegen [--check]
       regenerate crates/nexus-adapters, docs/adapters.md and schemas/; --check fails when a
       generated file is out of date instead of writing it
+  test [--skip-realism]
+      every test: cargo test --workspace, codegen --check, the third-party adapter example, and the
+      realism checks (conformance/realism/check_*.py in .venv; --skip-realism leaves them out)
 ";
 
 fn main() -> ExitCode {
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(&args[1..]),
         Some("new-adapter") => new_adapter::run(&args[1..]),
         Some("codegen") => codegen::run(&args[1..]),
+        Some("test") => test::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
