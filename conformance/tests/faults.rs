@@ -23,6 +23,9 @@ static WRONG_SOURCE_ID: FakeSleep = FakeSleep {
 static PANICS_ON_NULL: FakeSleep = FakeSleep {
     fault: Fault::PanicOnNullScore,
 };
+static ZERO_FOR_MISSING: FakeSleep = FakeSleep {
+    fault: Fault::ZeroForMissingScore,
+};
 static UNSTABLE_NATIVE_ID: FakeSleep = FakeSleep {
     fault: Fault::UnstableNativeId,
 };
@@ -152,6 +155,24 @@ fn a_panic_on_null_fails_the_robustness_suite_naming_the_mutation() {
     assert_eq!(
         check_case(Suite::Robustness, &GOOD, case(&cases, "sleep-sequence")),
         Ok(Verdict::Pass)
+    );
+}
+
+#[test]
+fn a_stand_in_for_a_missing_value_fails_the_robustness_suite() {
+    let cases = cases(&cases_dir());
+    let msg = failure(
+        &ZERO_FOR_MISSING,
+        Suite::Robustness,
+        case(&cases, "sleep-sequence"),
+    );
+    assert!(
+        msg.contains("step0.exchange0:remove:/score: sleep `s-1`: .score was 80.0, became 0.0"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("a stand-in, not the provider's value"),
+        "{msg}"
     );
 }
 
