@@ -231,3 +231,23 @@ fn suites_that_do_not_apply_are_skipped_with_a_reason() {
         );
     }
 }
+
+#[test]
+fn trials_are_one_flat_list_named_adapter_suite_case() {
+    let report = std::sync::Arc::new(nexus_conformance::Report::default());
+    let trials = nexus_conformance::Harness::new()
+        .adapter(&GOOD, cases_dir())
+        .trials(&report);
+    let names: Vec<&str> = trials.iter().map(|t| t.name()).collect();
+    // 4 cases x 11 per-case suites + 2 registry checks.
+    assert_eq!(names.len(), 4 * Suite::PER_CASE.len() + 2, "{names:?}");
+    for want in [
+        "fake_sleep::snapshot::sleep-sequence",
+        "fake_sleep::robustness::bad-requests",
+        "fake_sleep::timeseries_merge::sleep-deleted",
+        "fake_sleep::registry::unique_id",
+        "fake_sleep::registry::event_types",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+}
