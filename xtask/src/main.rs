@@ -3,7 +3,7 @@
 //! - `conformance [--adapter ID] [--accept] [-- <libtest args>]`: the conformance harness;
 //! - `new-adapter NAME`: a new adapter crate with a first recorded case, linked and listed;
 //! - `codegen [--check]`: every generated file (the adapter facade, docs/adapters.md, schemas/);
-//! - `test [--skip-realism]`: every test of the repository (what CI runs after fmt and clippy).
+//! - `test`: every test of the project, as CI runs it (the README's test command).
 
 mod codegen;
 mod conformance;
@@ -27,9 +27,10 @@ tasks:
   codegen [--check]
       regenerate crates/nexus-adapters, docs/adapters.md and schemas/; --check fails when a
       generated file is out of date instead of writing it
-  test [--skip-realism]
-      every test: cargo test --workspace, codegen --check, the third-party adapter example, and the
-      realism checks (conformance/realism/check_*.py in .venv; --skip-realism leaves them out)
+  test [ARGS]
+      every test of the project, as CI runs it: a Python venv in .venv/ with the pinned oracles,
+      cargo test --workspace (ARGS go to it), codegen --check, the third-party adapter example,
+      the realism checks of every adapter's cases
 ";
 
 fn main() -> ExitCode {
