@@ -113,6 +113,25 @@ impl Harness {
         let (targets, only) = self.selected();
         let mut trials = Vec::new();
 
+        // A selected id that names no adapter is a mistake, not an empty success.
+        for id in only.iter().flatten() {
+            let known = self.targets.iter().any(|t| t.adapter.descriptor().id == id)
+                || self
+                    .adapters_root
+                    .as_ref()
+                    .is_some_and(|r| suites::registry::adapter_folders(r).contains(id));
+            if !known {
+                let msg = format!("{ADAPTER_ENV} names `{id}`, which is no adapter here");
+                trials.push(trial(
+                    format!("{id}::load::unknown_adapter"),
+                    id,
+                    Suite::Load,
+                    Arc::clone(report),
+                    move || Err(msg.clone()),
+                ));
+            }
+        }
+
         // Registry: every folder under adapters/ is registered (workspace mode).
         if let Some(root) = &self.adapters_root {
             for folder in suites::registry::adapter_folders(root) {

@@ -23,6 +23,9 @@ static WRONG_SOURCE_ID: FakeSleep = FakeSleep {
 static PANICS_ON_NULL: FakeSleep = FakeSleep {
     fault: Fault::PanicOnNullScore,
 };
+static ZERO_FOR_MISSING: FakeSleep = FakeSleep {
+    fault: Fault::ZeroForMissingScore,
+};
 static UNSTABLE_NATIVE_ID: FakeSleep = FakeSleep {
     fault: Fault::UnstableNativeId,
 };
@@ -156,6 +159,24 @@ fn a_panic_on_null_fails_the_robustness_suite_naming_the_mutation() {
 }
 
 #[test]
+fn a_stand_in_for_a_missing_value_fails_the_robustness_suite() {
+    let cases = cases(&cases_dir());
+    let msg = failure(
+        &ZERO_FOR_MISSING,
+        Suite::Robustness,
+        case(&cases, "sleep-sequence"),
+    );
+    assert!(
+        msg.contains("step0.exchange0:remove:/score: sleep `s-1`: .score was 80.0, became 0.0"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("a stand-in, not the provider's value"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn a_revision_not_bumped_fails_the_revision_suite() {
     let cases = cases(&cases_dir());
     let msg = failure(
@@ -208,5 +229,25 @@ fn suites_that_do_not_apply_are_skipped_with_a_reason() {
             check_case(suite, &GOOD, bad),
             Ok(Verdict::Skip(reason.to_owned()))
         );
+    }
+}
+
+#[test]
+fn trials_are_one_flat_list_named_adapter_suite_case() {
+    let report = std::sync::Arc::new(nexus_conformance::Report::default());
+    let trials = nexus_conformance::Harness::new()
+        .adapter(&GOOD, cases_dir())
+        .trials(&report);
+    let names: Vec<&str> = trials.iter().map(|t| t.name()).collect();
+    // 4 cases x 11 per-case suites + 2 registry checks.
+    assert_eq!(names.len(), 4 * Suite::PER_CASE.len() + 2, "{names:?}");
+    for want in [
+        "fake_sleep::snapshot::sleep-sequence",
+        "fake_sleep::robustness::bad-requests",
+        "fake_sleep::timeseries_merge::sleep-deleted",
+        "fake_sleep::registry::unique_id",
+        "fake_sleep::registry::event_types",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
     }
 }

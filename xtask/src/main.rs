@@ -29,7 +29,8 @@ tasks:
       generated file is out of date instead of writing it
   test [ARGS]
       every test of the project, as CI runs it: a Python venv in .venv/ with the pinned oracles,
-      cargo test --workspace (ARGS go to it), the realism checks of every adapter's cases
+      cargo test --workspace (ARGS go to it), codegen --check, the third-party adapter example,
+      the realism checks of every adapter's cases
 ";
 
 fn main() -> ExitCode {

@@ -4,7 +4,11 @@
 //!    (the providers' client libraries and the Standard Webhooks reference implementation);
 //! 2. `cargo test --workspace` with `NEXUS_PYTHON` pointing at that interpreter, so the tests that
 //!    verify our output with those libraries run;
-//! 3. the realism checks: every provider body of every recorded case must be accepted by the
+//! 3. `cargo xtask codegen --check`: every generated file (adapter facade, docs/adapters.md,
+//!    schemas/) is up to date;
+//! 4. the third-party adapter example (`examples/third-party-adapter`, outside the workspace): its
+//!    own conformance run over its own cases;
+//! 5. the realism checks: every provider body of every recorded case must be accepted by the
 //!    provider's own published client models (`conformance/realism/check_<provider>.py`).
 
 use std::path::{Path, PathBuf};
@@ -68,6 +72,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .args(args)
         .env("NEXUS_PYTHON", &python);
     run_cmd(&mut test)?;
+
+    crate::codegen::run(&["--check".to_owned()])?;
+
+    run_cmd(Command::new(&cargo).current_dir(&root).args([
+        "test",
+        "--manifest-path",
+        "examples/third-party-adapter/Cargo.toml",
+    ]))?;
 
     let mut checks: Vec<PathBuf> = std::fs::read_dir(root.join("conformance/realism"))
         .map_err(|e| format!("listing conformance/realism: {e}"))?

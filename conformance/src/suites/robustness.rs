@@ -26,8 +26,9 @@ use super::{Verdict, panic_message, skip};
 use crate::compare::json;
 use crate::mutate::{Kind, Mutation, mutations};
 
-/// At most this many mutations run per case.
-pub const MAX_PER_CASE: usize = 300;
+/// At most this many mutations run per case: every whole-body mutation (truncated, non-UTF-8,
+/// unknown event type), and per-field ones spread evenly over the rest (deterministic).
+pub const MAX_PER_CASE: usize = 120;
 
 const OPTIONS: StepOptions = StepOptions {
     verify: false,
@@ -73,21 +74,7 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
     if plan.is_empty() {
         return skip("the case has no step with a body to mutate");
     }
-    if plan.len() > MAX_PER_CASE {
-        let n = plan.len();
-        let mut keep = Vec::with_capacity(MAX_PER_CASE);
-        let mut it = plan.into_iter().enumerate();
-        for k in 0..MAX_PER_CASE {
-            let want = k * n / MAX_PER_CASE;
-            for (idx, p) in it.by_ref() {
-                if idx == want {
-                    keep.push(p);
-                    break;
-                }
-            }
-        }
-        plan = keep;
-    }
+    let plan = bounded(plan);
 
     let id = adapter.descriptor().id;
     let mut session = Session::new(adapter, case)?;
@@ -165,6 +152,31 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
         );
         Err(msg)
     }
+}
+
+fn bounded(plan: Vec<Planned>) -> Vec<Planned> {
+    let (whole, fields): (Vec<Planned>, Vec<Planned>) = plan.into_iter().partition(|p| {
+        matches!(
+            p.mutation.kind,
+            Kind::Truncated | Kind::NonUtf8 | Kind::UnknownEventType
+        )
+    });
+    let room = MAX_PER_CASE.saturating_sub(whole.len());
+    let n = fields.len();
+    let mut out = whole;
+    if n <= room {
+        out.extend(fields);
+    } else {
+        out.extend(
+            fields
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| (i * room) / n != ((i + 1) * room) / n)
+                .map(|(_, p)| p),
+        );
+    }
+    out.sort_by_key(|p| p.step);
+    out
 }
 
 fn base64_encode(b: &[u8]) -> String {

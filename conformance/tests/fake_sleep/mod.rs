@@ -31,6 +31,8 @@ pub enum Fault {
     WrongSourceId,
     /// Panics when `score` is null.
     PanicOnNullScore,
+    /// Writes 0 when `score` is missing or not a number (a stand-in, not the provider's value).
+    ZeroForMissingScore,
     /// Puts the record's `updated_at` into its native id, so a new version is a new record and no
     /// revision is ever bumped.
     UnstableNativeId,
@@ -218,6 +220,9 @@ impl Adapter for FakeSleep {
                 let end = time(&v, "end")?;
                 let updated = time(&v, "updated_at")?;
                 let score = match v.get("score") {
+                    _ if self.fault == Fault::ZeroForMissingScore => {
+                        Some(v.get("score").and_then(Value::as_f64).unwrap_or(0.0))
+                    }
                     None | Some(Value::Null) => None,
                     Some(s) => Some(
                         s.as_f64()

@@ -383,3 +383,176 @@ async fn fetch_stage(
 pub fn run_case(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Vec<StepRun>, String> {
     Session::new(adapter, case)?.run_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::load_case;
+    use nexus_core::adapter::{AdapterDescriptor, Ingestion};
+    use nexus_core::http::HttpRequest;
+    use nexus_core::items::Profile;
+    use nexus_core::{ErrorKind, EventType, ItemBody, Normalized, NotificationAction};
+
+    /// A FAKE notify-then-fetch adapter: the webhook names a user, fetch GETs their profile.
+    struct FakeProfiles;
+
+    static DESCRIPTOR: AdapterDescriptor = AdapterDescriptor {
+        id: "fake_profiles",
+        display_name: "Fake profiles",
+        event_types: &[EventType::Profile],
+        ingestion: Ingestion::NotifyThenFetch,
+        signature: None,
+        secrets: &[],
+        api_base_url: None,
+        oauth: None,
+        rate_limit: None,
+        ack_deadline: None,
+    };
+
+    #[async_trait::async_trait]
+    impl Adapter for FakeProfiles {
+        fn descriptor(&self) -> &AdapterDescriptor {
+            &DESCRIPTOR
+        }
+        fn verify(&self, r: &InboundRequest, _: &Secrets, _: i64) -> nexus_core::Result<()> {
+            match r.header("x-ok") {
+                Some("yes") => Ok(()),
+                _ => Err(Error::invalid_signature("fake_profiles", "no x-ok")),
+            }
+        }
+        fn parse(&self, r: &InboundRequest) -> nexus_core::Result<Vec<Notification>> {
+            let user = String::from_utf8_lossy(&r.body).into_owned();
+            Ok(vec![Notification {
+                provider_notification_id: Some(format!("n-{user}")),
+                provider_user_id: Some(user.clone()),
+                kind: "profile".into(),
+                action: NotificationAction::Update,
+                record_id: Some(user),
+                range: None,
+                event_ts: None,
+                records: Vec::new(),
+            }])
+        }
+        async fn fetch(
+            &self,
+            n: &Notification,
+            ctx: &FetchContext,
+        ) -> nexus_core::Result<Vec<RawRecord>> {
+            let id = n.record_id.clone().unwrap_or_default();
+            let token = ctx.require_token("fake_profiles")?;
+            let resp = ctx
+                .http
+                .send(HttpRequest::get(format!("{}/users/{id}", ctx.base_url)).bearer(token))
+                .await?
+                .error_for_status("fake_profiles")?;
+            Ok(vec![RawRecord::new("profile", resp.body)])
+        }
+        fn normalize(
+            &self,
+            record: &RawRecord,
+            _: &NormalizeContext,
+        ) -> nexus_core::Result<Normalized> {
+            let v: serde_json::Value = serde_json::from_slice(&record.body)
+                .map_err(|e| Error::malformed("fake_profiles", "body", e.to_string()))?;
+            let user = v["id"].as_str().unwrap_or("?").to_owned();
+            let mut out = Normalized::default();
+            out.push(Item::new(
+                "fake_profiles",
+                &user,
+                1,
+                ItemBody::Profile(Profile {
+                    provider_user_id: Some(user.clone()),
+                    birth_year: None,
+                    sex: None,
+                    height_m: v["height_m"].as_f64(),
+                    weight_kg: None,
+                }),
+            ));
+            Ok(out)
+        }
+    }
+
+    fn case(steps: &str) -> LoadedCase {
+        let dir = std::env::temp_dir().join(format!(
+            "nexus-testkit-runner-{}-{}",
+            std::process::id(),
+            steps.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.json");
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"connection": {{"tenant_id": "t", "user_id": "u", "external_user_ref": "e",
+                     "connection_id": "c", "provider_user_id": "u1", "access_token": "fake-token"}},
+                   "steps": [{steps}]}}"#
+            ),
+        )
+        .unwrap();
+        load_case(&path).unwrap()
+    }
+
+    const FETCH_U1: &str = r#"{"request": {"method": "GET", "path": "/users/u1",
+        "headers": {"authorization": "Bearer fake-token"}},
+        "response": {"body": {"id": "u1", "height_m": 1.8}}}"#;
+
+    #[test]
+    fn steps_run_through_fetch_on_loopback_dedupe_and_assemble() {
+        let steps = format!(
+            r#"{{"now_ms": 1000, "request": {{"headers": {{"x-ok": "yes"}}, "body": "u1"}},
+                "exchanges": [{FETCH_U1}]}},
+               {{"now_ms": 2000, "request": {{"headers": {{"x-ok": "yes"}}, "body": "u1"}},
+                "exchanges": [{FETCH_U1}]}},
+               {{"now_ms": 3000, "request": {{"body": "u1"}}}}"#
+        );
+        let c = case(&steps);
+        let runs = run_case(&FakeProfiles, &c).unwrap();
+        let first = &runs[0];
+        assert!(
+            matches!(first.outcome, StepOutcome::Envelopes),
+            "{}",
+            first.describe()
+        );
+        assert!(first.unexpected_requests.is_empty() && first.unused_exchanges.is_empty());
+        assert_eq!(first.envelopes.len(), 1);
+        let env = &first.envelopes[0];
+        assert_eq!(env.provider, "fake_profiles");
+        assert_eq!(env.tenant_id, "t");
+        assert_eq!(env.emitted_at, 1000);
+        assert_eq!(
+            env.sources,
+            vec![Source {
+                provider_notification_id: Some("n-u1".into()),
+                fetched_at: 1000
+            }]
+        );
+        assert_eq!(env.data[0].revision, 1);
+        // The same data again: the one dedupe state of the case emits nothing.
+        assert!(runs[1].emitted.is_empty() && runs[1].envelopes.is_empty());
+        // No signature header: verify fails, nothing is fetched.
+        let (stage, e) = runs[2].error().unwrap();
+        assert_eq!(
+            (stage, e.kind()),
+            (Stage::Verify, ErrorKind::InvalidSignature)
+        );
+    }
+
+    #[test]
+    fn unexpected_and_unused_exchanges_are_named() {
+        let steps = r#"{"now_ms": 1000, "request": {"headers": {"x-ok": "yes"}, "body": "u2"},
+            "exchanges": [{"request": {"path": "/users/u1"}, "response": {"body": {"id": "u1"}}}]}"#;
+        let c = case(steps);
+        let runs = run_case(&FakeProfiles, &c).unwrap();
+        let run = &runs[0];
+        let (stage, e) = run.error().unwrap();
+        assert_eq!(stage, Stage::Fetch);
+        assert_eq!(e.kind(), ErrorKind::Upstream);
+        assert_eq!(run.unexpected_requests[0].to_string(), "GET /users/u2");
+        assert_eq!(run.unused_exchanges[0].to_string(), "GET /users/u1");
+        assert!(
+            run.describe().contains("GET /users/u2"),
+            "{}",
+            run.describe()
+        );
+    }
+}
