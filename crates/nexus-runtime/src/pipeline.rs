@@ -176,6 +176,11 @@ pub(crate) async fn process_claimed(inner: &Inner, claimed: ClaimedInbox) {
                 applied.suppressed as u64,
             );
             m.observe("ingest_seconds", started.elapsed());
+            let waited = now_ms().saturating_sub(claimed.entry.received_at);
+            m.observe(
+                "received_to_committed_seconds",
+                Duration::from_millis(u64::try_from(waited).unwrap_or(0)),
+            );
             if applied.fenced_out {
                 tracing::warn!(inbox_id = %fence.inbox_id, "lease lost before commit; another worker owns the request");
             }

@@ -326,6 +326,8 @@ async fn push_end_to_end_into_the_default_jsonl_sink() {
     let metrics = rt.render_metrics().await.unwrap();
     assert!(metrics.contains("nexus_webhooks_verified_total{provider=\"fakepush\"} 3"));
     assert!(metrics.contains("nexus_events_emitted_total{provider=\"fakepush\"} 2"));
+    assert!(metrics.contains("nexus_received_to_committed_seconds_count 3"));
+    assert!(metrics.contains("nexus_outbox_to_delivered_seconds_count 2"));
     assert!(rt.readiness().await.ready);
     rt.shutdown().await;
 }
