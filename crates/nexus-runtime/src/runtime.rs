@@ -496,8 +496,19 @@ impl Runtime {
     }
 
     /// Creates or updates the connection of (`provider`, `provider_user_id`), encrypting its
-    /// tokens. An existing connection keeps its id.
+    /// tokens. An existing connection keeps its id. The tenant must be configured (it needs sinks
+    /// for the connection's data to go anywhere): otherwise a `Config` error.
     pub async fn connect(&self, c: NewConnection) -> Result<ConnectionRecord> {
+        if !self.inner.tenant_sinks.contains_key(&c.tenant_id) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "tenant {:?} is not configured; add [tenants.{}] with a sink first",
+                    c.tenant_id, c.tenant_id
+                ),
+            )
+            .with_field("tenant_id"));
+        }
         let now = now_ms();
         let existing = self
             .inner

@@ -547,6 +547,31 @@ async fn fetches_use_the_token_and_retry_after_429() {
         .await
         .unwrap();
     assert!(conn.sealed_tokens.is_some());
+    let unknown_tenant = rt
+        .connect(NewConnection {
+            tenant_id: "ghost".into(),
+            user_id: "u".into(),
+            external_user_ref: "e".into(),
+            provider: "fakefetch".into(),
+            provider_user_id: "pu-x".into(),
+            tokens: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown_tenant.kind(), ErrorKind::Config);
+    // The stored tokens decrypt to what was given; the record holds only ciphertext.
+    assert_eq!(
+        rt.tokens(&conn).unwrap().unwrap().access_token,
+        "fake-token-9"
+    );
+    assert!(
+        !conn
+            .sealed_tokens
+            .as_ref()
+            .unwrap()
+            .windows(12)
+            .any(|w| w == b"fake-token-9")
+    );
     rt.replay_quarantined(None).await.unwrap();
     wait_until("delivery after the 429", || async {
         sink.seen().len() == 1
