@@ -40,7 +40,6 @@ fn main() -> ExitCode {
     }
 }
 
-// Link every workspace adapter: `inventory` only sees registrations of crates that are linked.
-use nexus_adapter_junction as _;
-use nexus_adapter_oura as _;
-use nexus_adapter_terra as _;
+// Link every workspace adapter (the generated facade, `cargo xtask codegen`): `inventory` only sees
+// registrations of crates that are linked.
+use nexus_adapters as _;
