@@ -351,15 +351,21 @@ impl Runtime {
     /// Starts `workers.ingest` inbox workers and `workers.delivery` dispatchers per sink. Call once.
     pub fn spawn_workers(&self) {
         let mut tasks = Vec::new();
+        let mut shards = Vec::new();
         for n in 0..self.inner.config.workers.ingest.max(1) {
-            let name = format!("ingest-{n}");
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            shards.push(tx);
             let inner = self.inner.clone();
-            let owner = name.clone();
             tasks.push((
-                name,
-                tokio::spawn(async move { crate::pipeline::worker_loop(inner, owner).await }),
+                format!("ingest-{n}"),
+                tokio::spawn(async move { crate::pipeline::worker_loop(inner, rx).await }),
             ));
         }
+        let inner = self.inner.clone();
+        tasks.push((
+            "inbox-claimer".to_owned(),
+            tokio::spawn(async move { crate::pipeline::claimer_loop(inner, shards).await }),
+        ));
         for sink in self.inner.sinks.keys() {
             for n in 0..self.inner.config.workers.delivery.max(1) {
                 let name = format!("deliver-{sink}-{n}");
@@ -490,8 +496,19 @@ impl Runtime {
     }
 
     /// Creates or updates the connection of (`provider`, `provider_user_id`), encrypting its
-    /// tokens. An existing connection keeps its id.
+    /// tokens. An existing connection keeps its id. The tenant must be configured (it needs sinks
+    /// for the connection's data to go anywhere): otherwise a `Config` error.
     pub async fn connect(&self, c: NewConnection) -> Result<ConnectionRecord> {
+        if !self.inner.tenant_sinks.contains_key(&c.tenant_id) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "tenant {:?} is not configured; add [tenants.{}] with a sink first",
+                    c.tenant_id, c.tenant_id
+                ),
+            )
+            .with_field("tenant_id"));
+        }
         let now = now_ms();
         let existing = self
             .inner
