@@ -191,6 +191,8 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         let hex = bytes
             .get(i + 1..i + 3)
+            // Exactly two hex digits: `from_str_radix` alone would also take a sign (`%+1`).
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
@@ -489,6 +491,11 @@ mod tests {
         assert_eq!(
             req(Some("a=%zz%4")).query_param("a").as_deref(),
             Some("%zz%4")
+        );
+        // A sign is not a hex digit: `%+1` and `%-1` stay as they are (`+` still means space).
+        assert_eq!(
+            req(Some("a=%+1%-1%41")).query_param("a").as_deref(),
+            Some("% 1%-1A")
         );
     }
 

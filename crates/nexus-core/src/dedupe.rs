@@ -1,24 +1,41 @@
-//! The dedupe/revision engine (EVENTS.md section 3), pure and storage-agnostic: from the stored state
-//! of a `source_id` and an incoming normalized item it decides what to emit and the new state.
+//! The dedupe/revision engine (EVENTS.md sections 3 and 4), pure and storage-agnostic: from the
+//! stored state of a `source_id` and an incoming normalized item it decides what to emit and the
+//! new state.
 //!
-//! - identical to what was stored (ignoring `revision`) -> nothing;
+//! - identical to what was stored, ignoring `revision` -> nothing;
 //! - changed -> emitted with `revision` = last + 1;
-//! - older provider version than the stored one -> dropped (stale);
-//! - `deletion` -> emitted once with `revision` = last + 1; the same `source_id` later is new again;
-//! - timeseries chunk -> merged with the stored chunk (latest value per `ts` wins), emitted whole
-//!   when the merged content changed.
+//! - an older provider version (modification time) than the newest one seen -> dropped (stale);
+//!   this holds after a deletion too, so a late copy of a deleted record does not resurrect it;
+//! - `deletion` -> emitted once with the deleted item's `source_id` and `revision` = last + 1; a
+//!   repeated deletion emits nothing; the same `source_id` appearing again later (with a version
+//!   not older than the newest seen) is a new revision;
+//! - timeseries chunk -> merged with the stored chunk, emitted whole (every sample of the window,
+//!   sorted, one per `ts`) when the merged content changed. The latest value per `ts` wins:
+//!   where both the stored sample and the incoming one have a provider version, the higher version
+//!   wins (equal: the incoming one); otherwise the later arrival wins. A whole chunk is never
+//!   dropped as stale, because an older batch may still bring samples the window lacks; only its
+//!   samples that lost to newer ones are;
+//! - a provider deletion of samples ([`remove_samples`]) -> the chunk re-emits whole without them
+//!   with the next revision, or becomes a `deletion` when left empty.
 //!
-//! State is scoped by the caller per (tenant, connection, source_id); this module never sees the
-//! scope, so two tenants cannot share state unless the caller passes the same map.
+//! Consequences (property-tested below): re-delivering versioned records in any order, any number
+//! of times, ends in the same state (the highest version; per `ts` for timeseries); revisions of a
+//! `source_id` grow by exactly one per emission; folding the emitted items by `source_id` gives the
+//! stored state.
+//!
+//! **Scope is the caller's job.** EVENTS.md keeps dedupe state per `(tenant_id, connection_id,
+//! source_id)`. This module only sees `source_id`s: the caller keeps one state map (or one key
+//! prefix) per `(tenant_id, connection_id)` and passes the right one, so two tenants receiving the
+//! same provider data each get revision 1.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::adapter::NormalizedItem;
-use crate::chunking::merge_chunks;
-use crate::items::TimeseriesChunk;
+use crate::chunking::dedupe_samples;
+use crate::items::{Sample, TimeseriesChunk};
 use crate::{EventType, Item, ItemBody};
 
 /// What the engine remembers per `source_id`.
@@ -36,10 +53,17 @@ pub struct StoredState {
     pub deleted: bool,
     /// For timeseries: the merged chunk as last emitted.
     pub chunk: Option<TimeseriesChunk>,
+    /// For timeseries: the provider version each sample of `chunk` came with, by `ts` (samples
+    /// that came without one are absent), and the version of each provider deletion of a sample
+    /// (a `ts` here without a sample in `chunk`). Lets an older batch fill gaps without
+    /// overwriting newer values or bringing deleted samples back.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sample_versions: BTreeMap<i64, i64>,
 }
 
 /// The engine's verdict on one incoming item.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one decision per item, moved once: boxing buys nothing
 pub enum Decision {
     /// Emit this item (revision set, chunk merged).
     Emit(Item),
@@ -58,68 +82,8 @@ pub fn content_hash(item: &Item) -> String {
     hex::encode(Sha256::digest(&bytes))
 }
 
-/// Decides what to do with `incoming` given the stored state of its `source_id`; returns the
-/// decision and the state to store (unchanged state is returned as is).
-pub fn decide(
-    stored: Option<&StoredState>,
-    incoming: NormalizedItem,
-) -> (Decision, Option<StoredState>) {
-    let NormalizedItem {
-        mut item,
-        provider_version,
-    } = incoming;
-    let last_revision = stored.map_or(0, |s| s.revision);
-
-    if let (Some(s), Some(v)) = (stored, provider_version) {
-        if s.provider_version.is_some_and(|sv| v < sv) && !s.deleted {
-            return (Decision::Stale, Some(s.clone()));
-        }
-    }
-
-    if let ItemBody::Deletion(_) = item.body {
-        if stored.is_some_and(|s| s.deleted) {
-            return (Decision::Unchanged, stored.cloned());
-        }
-        item.revision = last_revision + 1;
-        let state = StoredState {
-            event_type: EventType::Deletion,
-            revision: item.revision,
-            content_hash: content_hash(&item),
-            provider_version: max_version(
-                stored.and_then(|s| s.provider_version),
-                provider_version,
-            ),
-            deleted: true,
-            chunk: None,
-        };
-        return (Decision::Emit(item), Some(state));
-    }
-
-    let live = stored.filter(|s| !s.deleted);
-    if let (Some(prev), Some(incoming_chunk)) =
-        (live.and_then(|s| s.chunk.as_ref()), item.body.chunk_mut())
-    {
-        *incoming_chunk = merge_chunks(prev, incoming_chunk);
-    }
-
-    let hash = content_hash(&item);
-    if let Some(s) = live {
-        if s.content_hash == hash {
-            let mut kept = s.clone();
-            kept.provider_version = max_version(s.provider_version, provider_version);
-            return (Decision::Unchanged, Some(kept));
-        }
-    }
-    item.revision = last_revision + 1;
-    let state = StoredState {
-        event_type: item.event_type(),
-        revision: item.revision,
-        content_hash: hash,
-        provider_version: max_version(stored.and_then(|s| s.provider_version), provider_version),
-        deleted: false,
-        chunk: item.body.chunk().cloned(),
-    };
-    (Decision::Emit(item), Some(state))
+fn is_older(incoming: Option<i64>, newest_seen: Option<i64>) -> bool {
+    matches!((incoming, newest_seen), (Some(v), Some(seen)) if v < seen)
 }
 
 fn max_version(a: Option<i64>, b: Option<i64>) -> Option<i64> {
@@ -129,28 +93,286 @@ fn max_version(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
+/// Decides what to do with `incoming` given the stored state of its `source_id`; returns the
+/// decision and the state to store (always `Some`; for `Unchanged` and `Stale` it may still differ
+/// from `stored` in bookkeeping such as the newest provider version seen).
+pub fn decide(
+    stored: Option<&StoredState>,
+    incoming: NormalizedItem,
+) -> (Decision, Option<StoredState>) {
+    let NormalizedItem {
+        mut item,
+        provider_version,
+    } = incoming;
+    let last_revision = stored.map_or(0, |s| s.revision);
+    let newest_seen = stored.and_then(|s| s.provider_version);
+    let version = max_version(newest_seen, provider_version);
+    let live = stored.filter(|s| !s.deleted);
+    let is_chunk = item.body.chunk().is_some();
+
+    // A live chunk is never stale as a whole (see the module docs); everything else is.
+    if is_older(provider_version, newest_seen) && !(is_chunk && live.is_some()) {
+        return (Decision::Stale, stored.cloned());
+    }
+
+    if let ItemBody::Deletion(_) = item.body {
+        if let Some(s) = stored.filter(|s| s.deleted) {
+            let mut kept = s.clone();
+            kept.provider_version = version;
+            return (Decision::Unchanged, Some(kept));
+        }
+        item.revision = last_revision + 1;
+        let state = StoredState {
+            event_type: EventType::Deletion,
+            revision: item.revision,
+            content_hash: content_hash(&item),
+            provider_version: version,
+            deleted: true,
+            chunk: None,
+            sample_versions: BTreeMap::new(),
+        };
+        return (Decision::Emit(item), Some(state));
+    }
+
+    let mut sample_versions = BTreeMap::new();
+    if let Some(chunk) = item.body.chunk_mut() {
+        let stored_chunk = live.and_then(|s| s.chunk.as_ref().map(|c| (s, c)));
+        match stored_chunk {
+            Some((s, prev)) => {
+                let older = is_older(provider_version, newest_seen);
+                let (merged, versions) =
+                    merge_versioned(prev, &s.sample_versions, chunk, provider_version, older);
+                *chunk = merged;
+                sample_versions = versions;
+            }
+            None => {
+                dedupe_samples(&mut chunk.samples);
+                if let Some(v) = provider_version {
+                    sample_versions = chunk.samples.iter().map(|s| (s.ts, v)).collect();
+                }
+            }
+        }
+    }
+
+    let hash = content_hash(&item);
+    if let Some(s) = live.filter(|s| s.content_hash == hash) {
+        let mut kept = s.clone();
+        kept.provider_version = version;
+        if is_chunk {
+            kept.sample_versions = sample_versions;
+        }
+        let verdict = if is_older(provider_version, newest_seen) {
+            Decision::Stale
+        } else {
+            Decision::Unchanged
+        };
+        return (verdict, Some(kept));
+    }
+    item.revision = last_revision + 1;
+    let state = StoredState {
+        event_type: item.event_type(),
+        revision: item.revision,
+        content_hash: hash,
+        provider_version: version,
+        deleted: false,
+        chunk: item.body.chunk().cloned(),
+        sample_versions,
+    };
+    (Decision::Emit(item), Some(state))
+}
+
+/// Merges `incoming` (whose samples carry `version`) into `stored` (whose samples carry
+/// `stored_versions`): per `ts`, the higher version wins, the incoming sample on a tie or where
+/// either has no version. Window fields, `day_complete`, `resolution_s` and `columns` come from
+/// the incoming chunk where it has them, unless it is `older` than the newest version seen, in
+/// which case the stored ones are kept where set.
+fn merge_versioned(
+    stored: &TimeseriesChunk,
+    stored_versions: &BTreeMap<i64, i64>,
+    incoming: &TimeseriesChunk,
+    version: Option<i64>,
+    older: bool,
+) -> (TimeseriesChunk, BTreeMap<i64, i64>) {
+    let mut incoming_samples = incoming.samples.clone();
+    dedupe_samples(&mut incoming_samples);
+    let mut samples: BTreeMap<i64, Sample> =
+        stored.samples.iter().map(|s| (s.ts, s.clone())).collect();
+    let mut versions = stored_versions.clone();
+    for sample in incoming_samples {
+        let wins = match (version, versions.get(&sample.ts)) {
+            (Some(v), Some(seen)) => v >= *seen,
+            _ => true,
+        };
+        if wins {
+            match version {
+                Some(v) => versions.insert(sample.ts, v),
+                None => versions.remove(&sample.ts),
+            };
+            samples.insert(sample.ts, sample);
+        }
+    }
+
+    fn pick<T: Clone>(newer: &Option<T>, other: &Option<T>) -> Option<T> {
+        newer.clone().or_else(|| other.clone())
+    }
+    let (first, second) = if older {
+        (stored, incoming)
+    } else {
+        (incoming, stored)
+    };
+    let merged = TimeseriesChunk {
+        window_start: pick(&first.window_start, &second.window_start),
+        window_end: pick(&first.window_end, &second.window_end),
+        chunk_index: pick(&first.chunk_index, &second.chunk_index),
+        day_complete: pick(&first.day_complete, &second.day_complete),
+        resolution_s: pick(&first.resolution_s, &second.resolution_s),
+        columns: if first.columns.is_empty() {
+            second.columns.clone()
+        } else {
+            first.columns.clone()
+        },
+        samples: samples.into_values().collect(),
+    };
+    (merged, versions)
+}
+
+/// A provider deletion of samples (EVENTS.md section 4; e.g. Google Health `DELETE` over an
+/// interval), applied to one chunk: removes the stored samples with `from_ts <= ts < to_ts`.
+///
+/// `chunk` names the chunk (its `source_id`, `provider_ref`, device, capture mode and
+/// `payload_ts`; its samples are ignored), typically built like any chunk of the series. When
+/// samples were removed, the chunk re-emits whole with the next revision; a chunk left empty
+/// becomes a `deletion` (the chunk's `source_id`, `deleted_at`). Nothing stored, nothing in the
+/// interval, or an already deleted chunk: `Unchanged`. A `provider_version` older than the newest
+/// seen: `Stale`. The removed samples are remembered with `provider_version` (when given), so a
+/// re-delivered older batch does not bring them back; a newer one may.
+pub fn remove_samples(
+    stored: Option<&StoredState>,
+    chunk: Item,
+    from_ts: i64,
+    to_ts: i64,
+    deleted_at: i64,
+    provider_version: Option<i64>,
+) -> (Decision, Option<StoredState>) {
+    let Some(s) = stored.filter(|s| !s.deleted) else {
+        return (Decision::Unchanged, stored.cloned());
+    };
+    let Some(prev) = s.chunk.as_ref() else {
+        return (Decision::Unchanged, stored.cloned());
+    };
+    if is_older(provider_version, s.provider_version) {
+        return (Decision::Stale, stored.cloned());
+    }
+    let in_range = |ts: i64| from_ts <= ts && ts < to_ts;
+    if !prev.samples.iter().any(|x| in_range(x.ts)) {
+        return (Decision::Unchanged, stored.cloned());
+    }
+    let version = max_version(s.provider_version, provider_version);
+    let revision = s.revision + 1;
+    let mut kept = prev.clone();
+    kept.samples.retain(|x| !in_range(x.ts));
+
+    if kept.samples.is_empty() {
+        let deleted_event_type = chunk.event_type();
+        let mut item = chunk;
+        item.payload_ts = deleted_at;
+        item.revision = revision;
+        item.body = ItemBody::Deletion(crate::items::Deletion {
+            deleted_event_type,
+            deleted_at,
+        });
+        let state = StoredState {
+            event_type: EventType::Deletion,
+            revision,
+            content_hash: content_hash(&item),
+            provider_version: version,
+            deleted: true,
+            chunk: None,
+            sample_versions: BTreeMap::new(),
+        };
+        return (Decision::Emit(item), Some(state));
+    }
+
+    let mut versions = s.sample_versions.clone();
+    for x in prev.samples.iter().filter(|x| in_range(x.ts)) {
+        match provider_version {
+            Some(v) => versions.insert(x.ts, v),
+            None => versions.remove(&x.ts),
+        };
+    }
+    let mut item = chunk;
+    let Some(body_chunk) = item.body.chunk_mut() else {
+        // Not a timeseries item: there are no samples to remove.
+        return (Decision::Unchanged, stored.cloned());
+    };
+    *body_chunk = kept;
+    item.revision = revision;
+    let state = StoredState {
+        event_type: item.event_type(),
+        revision,
+        content_hash: content_hash(&item),
+        provider_version: version,
+        deleted: false,
+        chunk: item.body.chunk().cloned(),
+        sample_versions: versions,
+    };
+    (Decision::Emit(item), Some(state))
+}
+
 /// Applies a batch in order against an in-memory view of the states (keyed by `source_id`), so
 /// several items for one `source_id` in a batch fold correctly. Returns the items to emit; `states`
 /// holds the new state of every `source_id` touched.
+///
+/// Within a batch, a later emission for a `source_id` supersedes an earlier one, which is never
+/// emitted: only the final item goes out, numbered as the next revision after the state before the
+/// batch (no gaps), and nothing goes out when the batch ends where it started (e.g. a change and
+/// its revert, or a record re-created and deleted again).
 pub fn apply_batch(
     states: &mut HashMap<String, StoredState>,
     items: impl IntoIterator<Item = NormalizedItem>,
 ) -> Vec<Item> {
     let mut emitted: Vec<Item> = Vec::new();
+    // For every source_id with an item pending in `emitted`: its state before that emission.
+    let mut before: HashMap<String, Option<StoredState>> = HashMap::new();
     for incoming in items {
         let key = incoming.item.source_id.clone();
-        let (decision, new_state) = decide(states.get(&key), incoming);
-        if let Some(s) = new_state {
-            states.insert(key.clone(), s);
-        }
-        if let Decision::Emit(item) = decision {
-            // A later item of the same batch for the same source_id supersedes an earlier one:
-            // emit only the final version, with the final revision.
-            if let Some(pos) = emitted.iter().position(|e| e.source_id == key) {
-                emitted.remove(pos);
+        let prior = states.get(&key).cloned();
+        let (decision, new_state) = decide(prior.as_ref(), incoming);
+        let Some(mut state) = new_state else {
+            continue;
+        };
+        if let Decision::Emit(mut item) = decision {
+            match before.get(&key) {
+                None => {
+                    before.insert(key.clone(), prior);
+                    emitted.push(item);
+                }
+                Some(pre) => {
+                    emitted.retain(|e| e.source_id != key);
+                    let pre = pre.clone();
+                    let back_to_start = pre.as_ref().is_some_and(|p| {
+                        (p.deleted && state.deleted)
+                            || (!p.deleted
+                                && !state.deleted
+                                && p.content_hash == state.content_hash)
+                    });
+                    let pre_revision = pre.as_ref().map_or(0, |p| p.revision);
+                    if back_to_start {
+                        // Consumers already hold this content under the old revision.
+                        state.revision = pre_revision;
+                        before.remove(&key);
+                    } else {
+                        item.revision = pre_revision + 1;
+                        state.revision = item.revision;
+                        emitted.push(item);
+                    }
+                }
             }
-            emitted.push(item);
         }
+        states.insert(key, state);
     }
     emitted
 }
+
+#[cfg(test)]
+mod tests;

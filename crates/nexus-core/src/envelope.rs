@@ -35,6 +35,9 @@ pub struct Envelope {
     /// When the event was emitted, epoch ms.
     pub emitted_at: i64,
     /// One or more items of `event_type`.
+    ///
+    /// The derived `JsonSchema` of [`Envelope`] leaves items open; the full contract, items
+    /// included, is [`crate::schema::envelope_schema`].
     #[schemars(with = "Vec<serde_json::Value>")]
     pub data: Vec<Item>,
 }

@@ -313,3 +313,6 @@ impl<'de> Deserialize<'de> for Item {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -23,6 +23,8 @@ pub mod items;
 pub mod registry;
 pub mod schema;
 pub mod sink;
+#[cfg(test)]
+mod testdata;
 pub mod time;
 pub mod units;
 

@@ -28,8 +28,8 @@ impl LocalTime {
 }
 
 fn ts_ms(ts: Timestamp) -> i64 {
-    // Timestamps jiff accepts are within about ±10,000 years: ms fit an i64.
-    i64::try_from(ts.as_millisecond()).unwrap_or(i64::MAX)
+    // jiff gives epoch ms as an i64 (its range, about ±10,000 years, fits).
+    ts.as_millisecond()
 }
 
 /// RFC 3339 / ISO 8601 with an offset (`2024-03-10T07:15:00-05:00`, `...Z`, fractional seconds).

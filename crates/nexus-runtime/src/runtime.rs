@@ -363,6 +363,11 @@ impl Runtime {
         }
         let inner = self.inner.clone();
         tasks.push((
+            "retention".to_owned(),
+            tokio::spawn(async move { retention_loop(inner).await }),
+        ));
+        let inner = self.inner.clone();
+        tasks.push((
             "inbox-claimer".to_owned(),
             tokio::spawn(async move { crate::pipeline::claimer_loop(inner, shards).await }),
         ));
@@ -589,5 +594,42 @@ impl Runtime {
             .await?;
         self.inner.outbox_wake.notify_waiters();
         Ok(())
+    }
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Applies `[retention]` at start and then hourly.
+async fn retention_loop(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let r = &inner.config.retention;
+        let days = |d: u64| i64::try_from(d).unwrap_or(i64::MAX).saturating_mul(DAY_MS);
+        let now = now_ms();
+        match inner
+            .store
+            .prune(
+                now.saturating_sub(days(r.delivered_days)),
+                r.archive_days.map(|d| now.saturating_sub(days(d))),
+            )
+            .await
+        {
+            Ok(p) if p.deliveries + p.archived > 0 => {
+                tracing::info!(
+                    deliveries = p.deliveries,
+                    archived = p.archived,
+                    "retention: pruned"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "retention: pruning failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => {}
+        }
     }
 }

@@ -28,8 +28,8 @@ use nexus_runtime::store::{
     Applied, ApplyBatch, ArchiveFilter, ArchivedRecord, ClaimedDelivery, ClaimedInbox,
     ConnectionRecord, ConnectionStatus, DeliveryAttempt, DeliveryFilter, DeliveryNext,
     DeliveryResult, DeliveryState, InboxEntry, InboxFence, Lease, Millis, NewArchivedRecord,
-    NewInboxEntry, OutboxRow, QuarantineReason, QuarantinedEntry, QueueDepths, SinkRef, SinkState,
-    Store, Tenant, new_delivery_id, new_lease_token, new_row_id, plan_group,
+    NewInboxEntry, OutboxRow, PruneReport, QuarantineReason, QuarantinedEntry, QueueDepths,
+    SinkRef, SinkState, Store, Tenant, new_delivery_id, new_lease_token, new_row_id, plan_group,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -1075,6 +1075,38 @@ impl Store for SqliteStore {
                 })
                 .map_err(|e| db_error("list sink states", e))?;
             collect(rows, "list sink states")
+        })
+        .await
+    }
+
+    async fn prune(
+        &self,
+        delivered_before: Millis,
+        archive_before: Option<Millis>,
+    ) -> Result<PruneReport> {
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM delivery_attempts WHERE delivery_id IN
+                     (SELECT delivery_id FROM outbox WHERE state = 'delivered' AND updated_at < ?1)",
+                params![delivered_before],
+            )
+            .map_err(|e| db_error("prune attempts", e))?;
+            let deliveries = c
+                .execute(
+                    "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < ?1",
+                    params![delivered_before],
+                )
+                .map_err(|e| db_error("prune deliveries", e))?;
+            let archived = match archive_before {
+                Some(t) => c
+                    .execute("DELETE FROM archive WHERE archived_at < ?1", params![t])
+                    .map_err(|e| db_error("prune archive", e))?,
+                None => 0,
+            };
+            Ok(PruneReport {
+                deliveries: deliveries as u64,
+                archived: archived as u64,
+            })
         })
         .await
     }

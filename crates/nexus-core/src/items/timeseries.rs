@@ -10,6 +10,7 @@ pub struct TimeseriesChunk {
     /// Window end (exclusive), epoch ms.
     pub window_end: Option<i64>,
     /// Index of the window in its UTC day, 0..=95.
+    #[schemars(range(max = 95))]
     pub chunk_index: Option<u32>,
     /// True when all chunks of the day were emitted, false when more may come, null when unknown.
     pub day_complete: Option<bool>,
