@@ -86,8 +86,9 @@ fn serve_in_dev_mode_takes_a_signed_terra_webhook_to_the_jsonl_file() {
         .unwrap()
         .to_owned();
     wait_for_line(&rx, "DEV MODE", &mut log);
-    let hint = wait_for_line(&rx, "send it a recorded Terra webhook", &mut log);
-    assert!(hint.contains("dev sign --provider terra"), "{hint}");
+    wait_for_line(&rx, "send it a recorded Terra webhook", &mut log);
+    let curl = wait_for_line(&rx, "dev sign --provider terra", &mut log);
+    assert!(curl.trim_start().starts_with("curl -sS http://"), "{curl}");
 
     let sign = nexus(dir.path())
         .args(["dev", "sign", "--provider", "terra"])
@@ -96,7 +97,10 @@ fn serve_in_dev_mode_takes_a_signed_terra_webhook_to_the_jsonl_file() {
         .unwrap();
     assert!(sign.status.success(), "{sign:?}");
     let signature = String::from_utf8(sign.stdout).unwrap().trim().to_owned();
-    assert!(signature.starts_with("t=") && signature.contains(",v1="), "{signature}");
+    assert!(
+        signature.starts_with("t=") && signature.contains(",v1="),
+        "{signature}"
+    );
 
     let body = std::fs::read(example()).unwrap();
     let client = reqwest::blocking::Client::new();
@@ -121,7 +125,11 @@ fn serve_in_dev_mode_takes_a_signed_terra_webhook_to_the_jsonl_file() {
         if let Some(line) = text.lines().next() {
             break serde_json::from_str(line).unwrap();
         }
-        assert!(Instant::now() < deadline, "no envelope in {}", jsonl.display());
+        assert!(
+            Instant::now() < deadline,
+            "no envelope in {}",
+            jsonl.display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(envelope["provider"], "terra");
