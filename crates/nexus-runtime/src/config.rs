@@ -62,8 +62,10 @@ pub const DEFAULT_TENANT: &str = "default";
 /// 2 h, 5 h, 10 h, 10 h; about 27.6 h in all, each delay with +-20 % jitter.
 pub const DEFAULT_SCHEDULE_SECS: [u64; 8] = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
 
-/// Environment variables that are not config keys.
-const RESERVED_ENV: &[&str] = &["CONFIG", "LOG"];
+/// `NEXUS_*` environment variables that are not config keys: the config file path, the log filter,
+/// and the Python interpreter of the test oracles (`cargo xtask test` exports it to every test,
+/// including those that start the gateway).
+const RESERVED_ENV: &[&str] = &["CONFIG", "LOG", "PYTHON"];
 
 /// The whole configuration.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
