@@ -136,8 +136,8 @@ def main(folder):
             where = f"{file.name} step {i}"
             expect = step.get("expect")
             expected_error = expect.get("error") if isinstance(expect, dict) else None
-            request = step["request"]
-            if request["method"] == "POST":
+            request = step.get("request")  # a scheduled fetch step has none
+            if request is not None and request["method"] == "POST":
                 problem = check_notification(request.get("body", ""))
                 if problem and expected_error in DELIBERATELY_INVALID:
                     print(f"{where} notification: invalid as the case intends "

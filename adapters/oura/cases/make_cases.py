@@ -448,4 +448,58 @@ unmapped = {"name": "unmapped data_type", "now_ms": int(sent.timestamp() * 1000)
 case("unsupported-data-type", "A notification for an Oura data type this adapter does not map "
      "(`daily_stress`): unsupported_event.", [unmapped])
 
+# Scheduled fetches: data Oura sends no webhook for, fetched by Nexus itself (connect time, a
+# schedule, a backfill). Their envelopes have `sources: []`.
+T_FETCH = datetime(2024, 11, 13, 6, 0, tzinfo=timezone.utc)
+
+
+def fetch_step(name, at, kind, exchanges, range_=None, expect="envelopes"):
+    fetch = {"kind": kind}
+    if range_:
+        fetch["range"] = [int(range_[0].timestamp() * 1000), int(range_[1].timestamp() * 1000)]
+    return {"name": name, "now_ms": int(at.timestamp() * 1000), "fetch": fetch,
+            "exchanges": exchanges, "expect": expect}
+
+
+def personal_info_exchange(weight):
+    body = {"id": USER, "age": 34, "weight": weight, "height": 1.79, "biological_sex": "male",
+            "email": "fake-oura-user@example.com"}
+    return {"request": {"method": "GET", "path": "/v2/usercollection/personal_info", "query": None},
+            "response": {"status": 200, "headers": {"content-type": "application/json"}, "body": body}}
+
+
+case("personal-info-fetched", "personal_info has no webhook: fetched at connect time, it becomes the "
+     "profile; a later scheduled fetch with a new weight re-emits it as revision 2.",
+     [fetch_step("connect-time fetch", T_FETCH, "personal_info", [personal_info_exchange(71.2)]),
+      fetch_step("scheduled refresh, weight changed", T_FETCH + timedelta(days=1), "personal_info",
+                 [personal_info_exchange(70.4)])],
+     suites=["revision"])
+
+HR_START = datetime(2024, 11, 11, 8, 0, tzinfo=timezone.utc)
+
+
+def heartrate_page(first_minute, bpms, next_token):
+    times = [HR_START + timedelta(minutes=first_minute + 5 * i) for i in range(len(bpms))]
+    rows = [{"bpm": bpm, "source": "awake", "timestamp": iso(t), "timestamp_unix": int(t.timestamp() * 1000)}
+            for bpm, t in zip(bpms, times)]
+    return {"data": rows, "next_token": next_token}
+
+
+HR_QUERY = "start_datetime=2024-11-11T08:00:00Z&end_datetime=2024-11-11T09:00:00Z"
+case("heartrate-backfill", "heartrate has no webhook: a backfill of one hour fetches two pages "
+     "(next_token) and chunks the rows into UTC quarter hours.",
+     [fetch_step("backfill 08:00-09:00 UTC", T_FETCH, "heartrate", [
+         {"request": {"method": "GET", "path": "/v2/usercollection/heartrate", "query": HR_QUERY},
+          "response": {"status": 200, "headers": {"content-type": "application/json"},
+                       "body": heartrate_page(0, [61, 63, 66, 64, 70], "fake-next-page-2")}},
+         {"request": {"method": "GET", "path": "/v2/usercollection/heartrate",
+                      "query": HR_QUERY + "&next_token=fake-next-page-2"},
+          "response": {"status": 200, "headers": {"content-type": "application/json"},
+                       "body": heartrate_page(25, [72, 75, 71, 68], None)}}],
+         range_=(HR_START, HR_START + timedelta(hours=1)))],
+     robustness_skips=[(f"step0.exchange{j}:bad_date:/data/0/timestamp",
+                        "rows carry both times; the adapter reads the exact `timestamp_unix` (ms) and "
+                        "does not look at the `timestamp` string, so a bad string changes nothing")
+                       for j in (0, 1)])
+
 print("wrote", len(list(HERE.glob("*.json"))), "cases to", HERE)

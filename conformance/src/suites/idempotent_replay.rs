@@ -13,8 +13,8 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
     let mut emitted = 0;
     for (i, step) in case.case.steps.iter().enumerate() {
         let label = case.step_label(i);
-        let request = step.request.to_inbound()?;
-        let first = session.run_step(i, step, request.clone(), StepOptions::default())?;
+        let trigger = step.trigger(&case.case.connection)?;
+        let first = session.run_step(i, step, trigger.clone(), StepOptions::default())?;
         if step.expect != Expect::Envelopes {
             continue;
         }
@@ -25,7 +25,7 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
             ));
         }
         emitted += first.emitted.len();
-        let again = session.run_step(i, step, request, StepOptions::default())?;
+        let again = session.run_step(i, step, trigger, StepOptions::default())?;
         if !matches!(again.outcome, StepOutcome::Envelopes) {
             problems.push(format!(
                 "{label}: the same delivery a second time {}",

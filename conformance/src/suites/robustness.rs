@@ -19,7 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use nexus_core::{Adapter, ErrorKind};
 use nexus_testkit::case::Exchange;
-use nexus_testkit::{Expect, LoadedCase, Session, StepOptions, StepOutcome, StepRun};
+use nexus_testkit::{Expect, LoadedCase, Session, StepOptions, StepOutcome, StepRun, Trigger};
 use serde_json::Value;
 
 use super::{Verdict, panic_message, skip};
@@ -49,13 +49,14 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
         if step.expect != Expect::Envelopes {
             continue;
         }
-        let request = step.request.to_inbound()?;
-        for m in mutations(&format!("step{i}.request"), &request.body, true) {
-            plan.push(Planned {
-                step: i,
-                mutation: m,
-                exchange: None,
-            });
+        if let Some(request) = step.inbound()? {
+            for m in mutations(&format!("step{i}.request"), &request.body, true) {
+                plan.push(Planned {
+                    step: i,
+                    mutation: m,
+                    exchange: None,
+                });
+            }
         }
         for (j, ex) in step.exchanges.iter().enumerate() {
             let body = ex.response.body_bytes()?;
@@ -87,11 +88,11 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
         let step = &case.case.steps[p.step];
         if let std::collections::hash_map::Entry::Vacant(e) = baselines.entry(p.step) {
             session.reset();
-            let request = step.request.to_inbound()?;
+            let trigger = step.trigger(&case.case.connection)?;
             let run = session.run_step_with(
                 p.step,
                 step.now_ms,
-                request,
+                trigger,
                 step.exchanges.clone(),
                 OPTIONS,
             )?;
@@ -104,10 +105,14 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
             }
             e.insert(by_source_id(&run));
         }
-        let mut request = step.request.to_inbound()?;
+        let mut trigger = step.trigger(&case.case.connection)?;
         let mut exchanges: Vec<Exchange> = step.exchanges.clone();
         match p.exchange {
-            None => request.body = p.mutation.body.clone(),
+            None => {
+                if let Trigger::Request(request) = &mut trigger {
+                    request.body = p.mutation.body.clone();
+                }
+            }
             Some(j) => {
                 if let Some(ex) = exchanges.get_mut(j) {
                     ex.response.body = None;
@@ -117,7 +122,7 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
         }
         session.reset();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            session.run_step_with(p.step, step.now_ms, request, exchanges, OPTIONS)
+            session.run_step_with(p.step, step.now_ms, trigger, exchanges, OPTIONS)
         }));
         let run = match outcome {
             Ok(r) => r?,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use nexus_core::{InboundRequest, Recipient, Secrets};
+use nexus_core::{InboundRequest, Notification, NotificationAction, Recipient, Secrets};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -98,7 +98,8 @@ impl Connection {
     }
 }
 
-/// One step: an inbound request, the provider API exchanges its fetch makes, the expectation.
+/// One step: what triggers it (an inbound request, or a fetch Nexus makes on its own), the provider
+/// API exchanges its fetch makes, the expectation.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -107,8 +108,14 @@ pub struct Step {
     pub name: Option<String>,
     /// The clock of the step (signature tolerance, `fetched_at`).
     pub now_ms: i64,
-    /// The inbound request as the provider sent it.
-    pub request: RecordedRequest,
+    /// The inbound request as the provider sent it. A step has a `request` or a `fetch`.
+    #[serde(default)]
+    pub request: Option<RecordedRequest>,
+    /// A fetch Nexus makes without a provider notification (backfill, connect time, a schedule):
+    /// for data the provider sends no webhook for (Oura `personal_info`, `heartrate`). Its
+    /// envelopes have `sources: []`.
+    #[serde(default)]
+    pub fetch: Option<ScheduledFetch>,
     /// The provider API exchanges of this step, served by the loopback server.
     #[serde(default)]
     pub exchanges: Vec<Exchange>,
@@ -118,6 +125,66 @@ pub struct Step {
     /// True when the step re-delivers an older version of a record.
     #[serde(default)]
     pub stale: bool,
+}
+
+/// A fetch Nexus makes on its own: the notification it hands to the adapter's `fetch`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledFetch {
+    /// The provider data type to fetch (`personal_info`).
+    pub kind: String,
+    /// The record to fetch, if one.
+    #[serde(default)]
+    pub record_id: Option<String>,
+    /// The time range to fetch, epoch ms `[start, end]`.
+    #[serde(default)]
+    pub range: Option<(i64, i64)>,
+}
+
+impl ScheduledFetch {
+    /// The notification the gateway would build for this fetch.
+    pub fn notification(&self, provider_user_id: Option<String>) -> Notification {
+        Notification {
+            provider_notification_id: None,
+            provider_user_id,
+            kind: self.kind.clone(),
+            action: NotificationAction::Other,
+            record_id: self.record_id.clone(),
+            range: self.range,
+            event_ts: None,
+            records: Vec::new(),
+        }
+    }
+}
+
+/// What starts a step.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// An inbound request (the recorded one or a mutation of it).
+    Request(InboundRequest),
+    /// A fetch without a provider notification.
+    Fetch(Notification),
+}
+
+impl Step {
+    /// What starts this step: exactly one of `request` and `fetch`.
+    pub fn trigger(&self, connection: &Connection) -> Result<Trigger, String> {
+        match (&self.request, &self.fetch) {
+            (Some(r), None) => Ok(Trigger::Request(r.to_inbound()?)),
+            (None, Some(f)) => Ok(Trigger::Fetch(
+                f.notification(connection.provider_user_id.clone()),
+            )),
+            _ => Err("a step needs exactly one of `request` and `fetch`".to_owned()),
+        }
+    }
+
+    /// The inbound request of the step; `None` for a scheduled fetch.
+    pub fn inbound(&self) -> Result<Option<InboundRequest>, String> {
+        self.request
+            .as_ref()
+            .map(RecordedRequest::to_inbound)
+            .transpose()
+    }
 }
 
 /// The inbound request of a step.
@@ -428,9 +495,8 @@ pub fn load_case(path: &Path) -> Result<LoadedCase, String> {
         ));
     }
     for (i, step) in case.steps.iter().enumerate() {
-        step.request
-            .to_inbound()
-            .map_err(|e| format!("{}: step {i}: request: {e}", path.display()))?;
+        step.trigger(&case.connection)
+            .map_err(|e| format!("{}: step {i}: {e}", path.display()))?;
         for (j, ex) in step.exchanges.iter().enumerate() {
             ex.response
                 .body_bytes()
@@ -500,7 +566,7 @@ mod tests {
     fn the_documented_format_loads() {
         let c: Case = serde_json::from_str(MINIMAL).unwrap();
         assert_eq!(c.suites, vec![SequenceSuite::Revision]);
-        let r0 = c.steps[0].request.to_inbound().unwrap();
+        let r0 = c.steps[0].inbound().unwrap().unwrap();
         assert_eq!(r0.method, "POST");
         assert_eq!(r0.query, None);
         assert_eq!(r0.header("x-sig"), Some("a"));
@@ -509,7 +575,7 @@ mod tests {
             &c.steps[0].exchanges[0].response.body_bytes().unwrap()[..],
             b"{\"id\":\"abc\"}"
         );
-        assert_eq!(&c.steps[1].request.to_inbound().unwrap().body[..], b"\xff");
+        assert_eq!(&c.steps[1].inbound().unwrap().unwrap().body[..], b"\xff");
         assert_eq!(c.steps[1].expect, Expect::Error("invalid_signature".into()));
         assert_eq!(
             c.steps[2].expect,

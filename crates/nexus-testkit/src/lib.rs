@@ -15,6 +15,8 @@ pub mod replay;
 pub mod runner;
 pub mod snapshot;
 
-pub use case::{Case, Expect, LoadedCase, SequenceSuite, Step, load_case, load_cases};
+pub use case::{
+    Case, Expect, LoadedCase, ScheduledFetch, SequenceSuite, Step, Trigger, load_case, load_cases,
+};
 pub use replay::ReplayServer;
 pub use runner::{Session, Stage, StepOptions, StepOutcome, StepRun, run_case};

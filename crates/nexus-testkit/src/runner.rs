@@ -19,7 +19,7 @@ use nexus_core::{
     NormalizeContext, NormalizedItem, Notification, RawRecord, Secrets, Source,
 };
 
-use crate::case::{ExpectedRequest, LoadedCase, Step};
+use crate::case::{ExpectedRequest, LoadedCase, Step, Trigger};
 use crate::replay::{ReplayServer, SeenRequest};
 
 /// The stage of the pipeline where a step stopped.
@@ -208,26 +208,25 @@ impl<'a> Session<'a> {
         let case = self.case;
         let mut runs = Vec::with_capacity(case.case.steps.len());
         for (i, step) in case.case.steps.iter().enumerate() {
-            let request = step
-                .request
-                .to_inbound()
+            let trigger = step
+                .trigger(&case.case.connection)
                 .map_err(|e| format!("{}: {e}", case.step_label(i)))?;
-            runs.push(self.run_step(i, step, request, StepOptions::default())?);
+            runs.push(self.run_step(i, step, trigger, StepOptions::default())?);
         }
         Ok(runs)
     }
 
-    /// Runs one step with `request` (the recorded one or a mutation) against the state. `Err` is a
-    /// harness failure (cannot bind a port), not an adapter failure.
+    /// Runs one step with `trigger` (the recorded request, a mutation of it, or a scheduled fetch)
+    /// against the state. `Err` is a harness failure (cannot bind a port), not an adapter failure.
     pub fn run_step(
         &mut self,
         index: usize,
         step: &Step,
-        request: InboundRequest,
+        trigger: Trigger,
         options: StepOptions,
     ) -> Result<StepRun, String> {
         let exchanges = step.exchanges.clone();
-        self.run_step_with(index, step.now_ms, request, exchanges, options)
+        self.run_step_with(index, step.now_ms, trigger, exchanges, options)
     }
 
     /// Like [`Session::run_step`] with explicit exchanges (the robustness suite mutates them).
@@ -235,7 +234,7 @@ impl<'a> Session<'a> {
         &mut self,
         index: usize,
         now_ms: i64,
-        request: InboundRequest,
+        trigger: Trigger,
         exchanges: Vec<crate::case::Exchange>,
         options: StepOptions,
     ) -> Result<StepRun, String> {
@@ -244,7 +243,9 @@ impl<'a> Session<'a> {
         let conn = &self.case.case.connection;
         let http = Arc::clone(&self.http);
         let mut run = StepRun::new(index);
-        run.request = Some(request.clone());
+        if let Trigger::Request(request) = &trigger {
+            run.request = Some(request.clone());
+        }
 
         let fetched = self.runtime.block_on(async {
             let server = ReplayServer::start(exchanges)
@@ -252,7 +253,7 @@ impl<'a> Session<'a> {
                 .map_err(|e| format!("cannot start the replay server: {e}"))?;
             let result = fetch_stage(
                 adapter,
-                &request,
+                &trigger,
                 &secrets,
                 conn,
                 now_ms,
@@ -302,7 +303,13 @@ impl<'a> Session<'a> {
 
         run.emitted = apply_batch(&mut self.states, run.normalized.clone());
         let mut sources: Vec<Source> = Vec::new();
-        for n in &run.notifications {
+        // A scheduled fetch was triggered by no provider notification: `sources: []`.
+        let notified = if matches!(trigger, Trigger::Request(_)) {
+            &run.notifications[..]
+        } else {
+            &[]
+        };
+        for n in notified {
             let s = Source {
                 provider_notification_id: n.provider_notification_id.clone(),
                 fetched_at: now_ms,
@@ -332,7 +339,7 @@ impl<'a> Session<'a> {
 #[allow(clippy::too_many_arguments)] // the stage needs the whole step context; a struct would only rename it
 async fn fetch_stage(
     adapter: &dyn Adapter,
-    request: &InboundRequest,
+    trigger: &Trigger,
     secrets: &Secrets,
     conn: &crate::case::Connection,
     now_ms: i64,
@@ -341,6 +348,13 @@ async fn fetch_stage(
     options: StepOptions,
     run: &mut StepRun,
 ) -> Result<(), (Stage, Error)> {
+    let request = match trigger {
+        Trigger::Request(request) => request,
+        Trigger::Fetch(notification) => {
+            run.notifications = vec![notification.clone()];
+            return fetch_all(adapter, secrets, conn, now_ms, base_url, http, run).await;
+        }
+    };
     if options.handshake {
         match adapter.handshake(request, secrets) {
             Some(Ok(answer)) => {
@@ -357,6 +371,19 @@ async fn fetch_stage(
             .map_err(|e| (Stage::Verify, e))?;
     }
     run.notifications = adapter.parse(request).map_err(|e| (Stage::Parse, e))?;
+    fetch_all(adapter, secrets, conn, now_ms, base_url, http, run).await
+}
+
+/// Calls `fetch` for every notification of the run and collects the records.
+async fn fetch_all(
+    adapter: &dyn Adapter,
+    secrets: &Secrets,
+    conn: &crate::case::Connection,
+    now_ms: i64,
+    base_url: &str,
+    http: Arc<dyn HttpClient>,
+    run: &mut StepRun,
+) -> Result<(), (Stage, Error)> {
     let ctx = FetchContext {
         http,
         base_url: base_url.to_owned(),
