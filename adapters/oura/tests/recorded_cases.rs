@@ -19,8 +19,8 @@ use nexus_adapter_oura::OuraAdapter;
 use nexus_core::dedupe::{StoredState, apply_batch};
 use nexus_core::http::{HttpClient, HttpRequest, HttpResponse};
 use nexus_core::{
-    Adapter, EventType, FetchContext, InboundRequest, Item, ItemBody, NormalizeContext, Result,
-    Secrets,
+    Adapter, EventType, FetchContext, InboundRequest, Item, ItemBody, NormalizeContext,
+    Notification, NotificationAction, Result, Secrets,
 };
 use serde_json::Value;
 
@@ -99,6 +99,34 @@ struct Runner {
 
 impl Runner {
     async fn step(&mut self, step: &Value) -> Outcome {
+        let now_ms = step["now_ms"].as_i64().unwrap();
+        let adapter = OuraAdapter;
+        let notifications = if let Some(fetch) = step.get("fetch") {
+            // A scheduled fetch (connect time, backfill): no inbound request.
+            vec![Notification {
+                provider_notification_id: None,
+                provider_user_id: self.connection["provider_user_id"]
+                    .as_str()
+                    .map(str::to_owned),
+                kind: fetch["kind"].as_str().unwrap().to_owned(),
+                action: NotificationAction::Other,
+                record_id: fetch["record_id"].as_str().map(str::to_owned),
+                range: fetch["range"]
+                    .as_array()
+                    .map(|r| (r[0].as_i64().unwrap(), r[1].as_i64().unwrap())),
+                event_ts: None,
+                records: vec![],
+            }]
+        } else {
+            match self.webhook(step, now_ms) {
+                Ok(n) => n,
+                Err(outcome) => return outcome,
+            }
+        };
+        self.fetch_all(step, now_ms, &notifications).await
+    }
+
+    fn webhook(&mut self, step: &Value, now_ms: i64) -> Result<Vec<Notification>, Outcome> {
         let r = &step["request"];
         let request = InboundRequest {
             method: r["method"].as_str().unwrap().to_owned(),
@@ -112,21 +140,28 @@ impl Runner {
                 .collect(),
             body: Bytes::from(r["body"].as_str().unwrap().to_owned()),
         };
-        let now_ms = step["now_ms"].as_i64().unwrap();
         let adapter = OuraAdapter;
         if let Some(answer) = adapter.handshake(&request, &self.secrets) {
-            return match answer {
+            return Err(match answer {
                 Ok(h) => Outcome::Handshake(h.status, h.body),
                 Err(e) => Outcome::Error(e.kind().as_str().to_owned()),
-            };
+            });
         }
         if let Err(e) = adapter.verify(&request, &self.secrets, now_ms) {
-            return Outcome::Error(e.kind().as_str().to_owned());
+            return Err(Outcome::Error(e.kind().as_str().to_owned()));
         }
-        let notifications = match adapter.parse(&request) {
-            Ok(n) => n,
-            Err(e) => return Outcome::Error(e.kind().as_str().to_owned()),
-        };
+        adapter
+            .parse(&request)
+            .map_err(|e| Outcome::Error(e.kind().as_str().to_owned()))
+    }
+
+    async fn fetch_all(
+        &mut self,
+        step: &Value,
+        now_ms: i64,
+        notifications: &[Notification],
+    ) -> Outcome {
+        let adapter = OuraAdapter;
         let http = Arc::new(ReplayHttp {
             exchanges: step["exchanges"].as_array().cloned().unwrap_or_default(),
             misses: Mutex::new(vec![]),
@@ -142,7 +177,7 @@ impl Runner {
             now_ms,
         };
         let mut normalized = Vec::new();
-        for n in &notifications {
+        for n in notifications {
             let records = match adapter.fetch(n, &ctx).await {
                 Ok(r) => r,
                 Err(e) => return Outcome::Error(e.kind().as_str().to_owned()),

@@ -1,5 +1,20 @@
 //! `nexus`: the Nexus gateway and its tools. Each subcommand lives in `cmd/<name>.rs`.
 
+/// `println!` that ends the process quietly when stdout is closed (`nexus adapters | head`)
+/// instead of panicking on the broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` with the same broken-pipe handling as `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod cmd;
 
 use std::process::ExitCode;
@@ -62,3 +77,17 @@ fn main() -> ExitCode {
 // only sees registrations of crates that are linked.
 use nexus_adapters as _;
 use nexus_sink_webhook as _;
+
+/// Writes to stdout; a closed pipe ends the process with success (the reader has what it wanted),
+/// any other write error ends it with failure.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}

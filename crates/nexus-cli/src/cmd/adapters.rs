@@ -28,16 +28,19 @@ pub fn run(args: Args) -> Result<(), String> {
             })
             .collect();
         let text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     if adapters.is_empty() {
-        println!("no adapters registered");
+        outln!("no adapters registered");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<10} {:<12} {:<18} {:<16} EMITS",
-        "ID", "NAME", "INGESTION", "SIGNATURE"
+        "ID",
+        "NAME",
+        "INGESTION",
+        "SIGNATURE"
     );
     for a in adapters {
         let d = a.descriptor();
@@ -46,7 +49,7 @@ pub fn run(args: Args) -> Result<(), String> {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         let emits: Vec<&str> = d.event_types.iter().map(|t| t.as_str()).collect();
-        println!(
+        outln!(
             "{:<10} {:<12} {:<18} {:<16} {}",
             d.id,
             d.display_name,

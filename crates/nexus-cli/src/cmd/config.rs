@@ -29,13 +29,13 @@ pub fn run(args: Args) -> Result<(), String> {
     let config = loaded.config;
     match args.command {
         Command::Show => {
-            println!("{config:#?}");
+            outln!("{config:#?}");
             Ok(())
         }
         Command::Check => {
             match &loaded.file {
-                Some(f) => println!("configuration: {} (+ NEXUS_* variables)", f.display()),
-                None => println!("configuration: built-in defaults (+ NEXUS_* variables)"),
+                Some(f) => outln!("configuration: {} (+ NEXUS_* variables)", f.display()),
+                None => outln!("configuration: built-in defaults (+ NEXUS_* variables)"),
             }
             // The runtime's check also builds every sink, so sink options (URLs, secrets) are checked.
             let mut problems = config.check();
@@ -49,17 +49,17 @@ pub fn run(args: Args) -> Result<(), String> {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
                 };
-                println!("{level}: {}: {}", p.key, p.message);
+                outln!("{level}: {}: {}", p.key, p.message);
             }
             if loaded.file.is_none() && config.listen_addr().is_ok_and(|a| a.ip().is_loopback()) {
-                println!(
+                outln!(
                     "note: with no configuration file and a loopback address, `nexus serve` runs in \
                      dev mode: providers without a secret verify with the public dev secret {:?}",
                     nexus_server::DEV_SECRET
                 );
             }
             let sinks: usize = config.tenants.values().map(|t| t.sinks.len()).sum();
-            println!(
+            outln!(
                 "{} tenants, {sinks} sinks, {} providers configured; {errors} errors, {} warnings",
                 config.tenants.len(),
                 config.providers.len(),

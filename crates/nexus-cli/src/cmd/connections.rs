@@ -133,7 +133,7 @@ async fn add(
         })
         .await
         .map_err(|e| error_chain(&e))?;
-    println!(
+    outln!(
         "{} {} {}:{} -> tenant {} user {} (ref {})",
         record.connection_id,
         record.status.as_str(),
@@ -165,20 +165,25 @@ async fn list(store: std::sync::Arc<dyn nexus_runtime::Store>, a: ListArgs) -> R
                 "created_at": c.created_at,
                 "updated_at": c.updated_at,
             });
-            println!("{line}");
+            outln!("{line}");
         }
         return Ok(());
     }
     if all.is_empty() {
-        println!("no connections");
+        outln!("no connections");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<38} {:<10} {:<8} {:<28} {:<20} {:<8} CREATED",
-        "CONNECTION", "TENANT", "PROVIDER", "PROVIDER USER", "USER", "STATUS"
+        "CONNECTION",
+        "TENANT",
+        "PROVIDER",
+        "PROVIDER USER",
+        "USER",
+        "STATUS"
     );
     for c in all {
-        println!(
+        outln!(
             "{:<38} {:<10} {:<8} {:<28} {:<20} {:<8} {}",
             c.connection_id,
             c.tenant_id,

@@ -81,10 +81,10 @@ pub fn run(args: Args) -> Result<(), String> {
                     .await
                     .map_err(|e| error_chain(&e))?;
                 if rows.is_empty() && !a.json {
-                    println!("no deliveries");
+                    outln!("no deliveries");
                 }
                 if !a.json && !rows.is_empty() {
-                    println!(
+                    outln!(
                         "{:<36} {:<18} {:<10} {:<16} {:>3} {:<20} LAST ERROR",
                         "DELIVERY (webhook-id)",
                         "SINK",
@@ -119,14 +119,14 @@ pub fn run(args: Args) -> Result<(), String> {
                                 "outcome": t.outcome, "error": t.error,
                             })).collect::<Vec<_>>(),
                         });
-                        println!("{line}");
+                        outln!("{line}");
                         continue;
                     }
                     let when = match r.state {
                         DeliveryState::Pending => show_ms(r.next_attempt_at),
                         _ => show_ms(r.created_at),
                     };
-                    println!(
+                    outln!(
                         "{:<36} {:<18} {:<10} {:<16} {:>3} {:<20} {}",
                         r.delivery_id,
                         r.sink.to_string(),
@@ -137,7 +137,7 @@ pub fn run(args: Args) -> Result<(), String> {
                         r.last_error.as_deref().unwrap_or("")
                     );
                     for t in attempts {
-                        println!(
+                        outln!(
                             "    #{} {} {} ms {} {}",
                             t.attempt,
                             show_ms(t.at),
@@ -156,13 +156,13 @@ pub fn run(args: Args) -> Result<(), String> {
                     && let Some(s) = &sink
                 {
                     runtime.enable_sink(s).await.map_err(|e| error_chain(&e))?;
-                    println!("sink {s} enabled");
+                    outln!("sink {s} enabled");
                 }
                 let n = runtime
                     .retry_failed_deliveries(sink.as_ref())
                     .await
                     .map_err(|e| error_chain(&e))?;
-                println!("{n} failed deliveries are pending again");
+                outln!("{n} failed deliveries are pending again");
                 Ok(())
             }
         }

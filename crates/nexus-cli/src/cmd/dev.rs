@@ -78,9 +78,9 @@ fn sign(args: SignArgs) -> Result<(), String> {
         }
     };
     if args.header {
-        println!("{name}: {value}");
+        outln!("{name}: {value}");
     } else {
-        println!("{value}");
+        outln!("{value}");
     }
     Ok(())
 }

@@ -153,7 +153,7 @@ pub fn run(args: Args) -> Result<(), String> {
     );
     for env in envelopes {
         let line = serde_json::to_string(&env).map_err(|e| e.to_string())?;
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(())
 }

@@ -74,10 +74,10 @@ pub fn run(args: Args) -> Result<(), String> {
                     .await
                     .map_err(|e| error_chain(&e))?;
                 if all.is_empty() {
-                    println!("nothing is quarantined");
+                    outln!("nothing is quarantined");
                 }
                 for q in all {
-                    println!(
+                    outln!(
                         "{} {} {} {}: {}",
                         q.entry.id,
                         q.entry.provider,
@@ -95,7 +95,7 @@ pub fn run(args: Args) -> Result<(), String> {
                     .replay_quarantined(ids)
                     .await
                     .map_err(|e| error_chain(&e))?;
-                println!("{n} quarantined requests are back in the inbox");
+                outln!("{n} quarantined requests are back in the inbox");
                 Ok(())
             }
             Command::Archive(a) => {
@@ -113,12 +113,15 @@ pub fn run(args: Args) -> Result<(), String> {
                     .replay_archive(&filter)
                     .await
                     .map_err(|e| error_chain(&e))?;
-                println!(
+                outln!(
                     "{} records replayed: {} envelopes emitted ({} deliveries), {} items unchanged",
-                    report.records, report.envelopes, report.deliveries, report.suppressed
+                    report.records,
+                    report.envelopes,
+                    report.deliveries,
+                    report.suppressed
                 );
                 for (id, err) in &report.failures {
-                    println!("  still failing: {id}: {err}");
+                    outln!("  still failing: {id}: {err}");
                 }
                 if report.failures.is_empty() {
                     Ok(())

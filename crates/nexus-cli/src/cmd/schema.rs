@@ -17,7 +17,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), String> {
     if args.list {
         for t in EventType::ALL {
-            println!("{:<20} {}", t.as_str(), t.stream());
+            outln!("{:<20} {}", t.as_str(), t.stream());
         }
         return Ok(());
     }
@@ -30,6 +30,6 @@ pub fn run(args: Args) -> Result<(), String> {
         }
         None => schema::envelope_schema(),
     };
-    print!("{}", schema::render(&value));
+    out!("{}", schema::render(&value));
     Ok(())
 }
