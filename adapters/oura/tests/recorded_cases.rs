@@ -100,7 +100,6 @@ struct Runner {
 impl Runner {
     async fn step(&mut self, step: &Value) -> Outcome {
         let now_ms = step["now_ms"].as_i64().unwrap();
-        let adapter = OuraAdapter;
         let notifications = if let Some(fetch) = step.get("fetch") {
             // A scheduled fetch (connect time, backfill): no inbound request.
             vec![Notification {
