@@ -1,0 +1,422 @@
+//! The ingest worker: inbox -> `Adapter::parse` -> connection lookup -> `Adapter::fetch` (paced,
+//! with the connection's decrypted token) -> archive raw records -> `Adapter::normalize` ->
+//! dedupe + outbox in one transaction ([`Store::apply`](crate::store::Store::apply)).
+//!
+//! Failure handling, per inbox entry:
+//! - retryable (provider 5xx, 429, network, storage): put back with backoff (`Retry-After`
+//!   honoured, the provider's gate paused); after `workers.max_inbox_attempts` it is quarantined;
+//! - permanent (parse or normalize error, unknown provider user without auto-connect, revoked
+//!   connection, 401/403/404 from the provider): quarantined with its error, replayable;
+//! - nothing verified is dropped: an entry leaves the inbox only by the transaction that wrote its
+//!   output, or into the quarantine.
+//!
+//! A request is all-or-nothing: if any of its records fails to normalize, none of its items are
+//! emitted and the request is quarantined (its fetched records are archived already).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nexus_core::envelope::Source;
+use nexus_core::{
+    Error, ErrorKind, FetchContext, Ingestion, NormalizeContext, Notification, RawRecord,
+};
+
+use crate::crypto::Tokens;
+use crate::runtime::{Inner, now_ms};
+use crate::store::{
+    Applied, ApplyBatch, ApplyGroup, ClaimedInbox, ConnectionRecord, ConnectionStatus,
+    NewArchivedRecord, QuarantineReason,
+};
+
+/// The longest a worker waits for a provider's rate gate before putting the request back.
+const MAX_GATE_WAIT: Duration = Duration::from_secs(5);
+
+/// Why processing stopped.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Try again later.
+    Retry(Error),
+    /// Keep in the quarantine.
+    Quarantine(Error),
+}
+
+fn classify(e: Error) -> Failure {
+    if e.is_retryable() {
+        Failure::Retry(e)
+    } else {
+        Failure::Quarantine(e)
+    }
+}
+
+pub(crate) async fn worker_loop(inner: Arc<Inner>, owner: String) {
+    let mut shutdown = inner.shutdown.subscribe();
+    let lease_ms = i64::try_from(inner.config.workers.inbox_lease_secs.saturating_mul(1000))
+        .unwrap_or(i64::MAX);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let claimed = match inner.store.claim_inbox(&owner, 1, lease_ms, now_ms()).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(worker = %owner, error = %e, "claiming inbox work failed");
+                tokio::time::sleep(inner.poll_interval()).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                () = inner.inbox_wake.notified() => {}
+                () = tokio::time::sleep(inner.poll_interval()) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        for c in claimed {
+            process_claimed(&inner, c).await;
+        }
+    }
+}
+
+/// Processes one claimed entry to its end: applied, retried or quarantined.
+pub(crate) async fn process_claimed(inner: &Inner, claimed: ClaimedInbox) {
+    let started = Instant::now();
+    let fence = claimed.fence();
+    let provider = claimed.entry.provider.clone();
+    let m = &inner.metrics;
+    match process(inner, &claimed).await {
+        Ok(applied) => {
+            m.add("requests_processed_total", &[("provider", &provider)], 1);
+            m.add(
+                "events_emitted_total",
+                &[("provider", &provider)],
+                applied.envelopes.len() as u64,
+            );
+            m.add(
+                "items_suppressed_total",
+                &[("provider", &provider)],
+                applied.suppressed as u64,
+            );
+            m.observe("ingest_seconds", started.elapsed());
+            if applied.fenced_out {
+                tracing::warn!(inbox_id = %fence.inbox_id, "lease lost before commit; another worker owns the request");
+            }
+            if applied.deliveries > 0 {
+                inner.outbox_wake.notify_waiters();
+            }
+        }
+        Err(Failure::Retry(e))
+            if claimed.entry.attempts + 1 < inner.config.workers.max_inbox_attempts =>
+        {
+            let delay = (inner.processing_backoff)(claimed.entry.attempts, e.retry_after());
+            let not_before =
+                now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+            m.add(
+                "requests_retried_total",
+                &[("provider", &provider), ("kind", e.kind().as_str())],
+                1,
+            );
+            tracing::warn!(inbox_id = %fence.inbox_id, %provider, error = %e, ?delay, "retryable failure; will retry");
+            if let Err(se) = inner
+                .store
+                .retry_inbox(&fence, &e.to_string(), not_before)
+                .await
+            {
+                tracing::error!(inbox_id = %fence.inbox_id, error = %se, "could not reschedule; the lease will expire and it will be retried");
+            }
+        }
+        Err(Failure::Retry(e) | Failure::Quarantine(e)) => {
+            m.add(
+                "requests_quarantined_total",
+                &[("provider", &provider), ("kind", e.kind().as_str())],
+                1,
+            );
+            tracing::warn!(inbox_id = %fence.inbox_id, %provider, error = %e, "request quarantined");
+            let reason = QuarantineReason::from_error(&e);
+            if let Err(se) = inner
+                .store
+                .quarantine_inbox(&fence, &reason, now_ms())
+                .await
+            {
+                tracing::error!(inbox_id = %fence.inbox_id, error = %se, "could not quarantine; the lease will expire and it will be retried");
+            }
+        }
+    }
+}
+
+async fn process(inner: &Inner, claimed: &ClaimedInbox) -> Result<Applied, Failure> {
+    let entry = &claimed.entry;
+    let provider = entry.provider.as_str();
+    let adapter = inner.adapters.get(provider).copied().ok_or_else(|| {
+        Failure::Quarantine(
+            Error::unsupported(provider, "no adapter for this provider in this binary")
+                .with_provider(provider),
+        )
+    })?;
+    let notifications = adapter.parse(&entry.request).map_err(classify)?;
+    if notifications.is_empty() {
+        inner
+            .store
+            .complete_inbox(&claimed.fence())
+            .await
+            .map_err(Failure::Retry)?;
+        return Ok(Applied::default());
+    }
+
+    // Resolve every notification's connection first: nothing is fetched for a request that
+    // cannot be routed.
+    let mut by_conn: BTreeMap<String, (ConnectionRecord, Vec<Notification>)> = BTreeMap::new();
+    for n in notifications {
+        let puid = n
+            .provider_user_id
+            .clone()
+            .or_else(|| n.records.iter().find_map(|r| r.provider_user_id.clone()))
+            .ok_or_else(|| {
+                Failure::Quarantine(Error::malformed(
+                    provider,
+                    "provider_user_id",
+                    "the notification names no provider user",
+                ))
+            })?;
+        let conn = resolve_connection(inner, provider, &puid).await?;
+        by_conn
+            .entry(conn.connection_id.clone())
+            .or_insert_with(|| (conn, Vec::new()))
+            .1
+            .push(n);
+    }
+
+    let descriptor = adapter.descriptor();
+    let base_url = inner
+        .config
+        .base_url(provider)
+        .or(descriptor.api_base_url)
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_owned();
+    let secrets = inner.config.secrets(provider);
+    let gate = inner.gate(provider);
+
+    let mut fetched: Vec<(ConnectionRecord, Vec<Source>, Vec<RawRecord>)> = Vec::new();
+    for (_, (conn, notes)) in by_conn {
+        let tokens: Option<Tokens> = conn
+            .sealed_tokens
+            .as_deref()
+            .map(|s| inner.cipher.open(s))
+            .transpose()
+            .map_err(|e| Failure::Quarantine(e.with_provider(provider)))?;
+        let ctx = FetchContext {
+            http: inner.http.clone(),
+            base_url: base_url.clone(),
+            access_token: tokens.map(|t| t.access_token),
+            provider_user_id: Some(conn.provider_user_id.clone()),
+            secrets: secrets.clone(),
+            now_ms: now_ms(),
+        };
+        let mut sources = Vec::new();
+        let mut records = Vec::new();
+        for n in &notes {
+            if descriptor.ingestion != Ingestion::Push {
+                gate.acquire(MAX_GATE_WAIT).await.map_err(|wait| {
+                    Failure::Retry(
+                        Error::new(
+                            ErrorKind::RateLimited,
+                            "waiting for the provider's rate limit",
+                        )
+                        .with_provider(provider)
+                        .with_retry_after(wait),
+                    )
+                })?;
+            }
+            let got = match adapter.fetch(n, &ctx).await {
+                Ok(r) => r,
+                Err(e) => {
+                    if e.kind() == ErrorKind::RateLimited {
+                        gate.pause(e.retry_after().unwrap_or(Duration::from_secs(60)))
+                            .await;
+                    }
+                    return Err(classify(e));
+                }
+            };
+            let fetched_at = now_ms();
+            inner.metrics.add(
+                "records_fetched_total",
+                &[("provider", provider)],
+                got.len() as u64,
+            );
+            for mut r in got {
+                if r.provider_notification_id.is_none() {
+                    r.provider_notification_id = n.provider_notification_id.clone();
+                }
+                if r.provider_user_id.is_none() {
+                    r.provider_user_id = Some(conn.provider_user_id.clone());
+                }
+                r.fetched_at.get_or_insert(fetched_at);
+                records.push(r);
+            }
+            let source = Source {
+                provider_notification_id: n.provider_notification_id.clone(),
+                fetched_at,
+            };
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+        }
+        fetched.push((conn, sources, records));
+    }
+
+    let now = now_ms();
+    let to_archive: Vec<NewArchivedRecord> = fetched
+        .iter()
+        .flat_map(|(conn, _, records)| {
+            records.iter().map(|r| NewArchivedRecord {
+                provider: provider.to_owned(),
+                tenant_id: conn.tenant_id.clone(),
+                connection_id: conn.connection_id.clone(),
+                inbox_id: Some(entry.id.clone()),
+                record: r.clone(),
+                archived_at: now,
+            })
+        })
+        .collect();
+    if !to_archive.is_empty() {
+        inner
+            .store
+            .archive(to_archive)
+            .await
+            .map_err(Failure::Retry)?;
+    }
+
+    let mut groups = Vec::new();
+    for (conn, sources, records) in fetched {
+        groups.push(
+            normalize_group(inner, adapter, &conn, sources, &records)
+                .map_err(Failure::Quarantine)?,
+        );
+    }
+    let applied = inner
+        .store
+        .apply(ApplyBatch {
+            fence: Some(claimed.fence()),
+            emitted_at: now_ms(),
+            groups,
+        })
+        .await
+        .map_err(classify)?;
+    Ok(applied)
+}
+
+/// Normalizes one connection's records into an apply group (shared with replay).
+pub(crate) fn normalize_group(
+    inner: &Inner,
+    adapter: &dyn nexus_core::Adapter,
+    conn: &ConnectionRecord,
+    sources: Vec<Source>,
+    records: &[RawRecord],
+) -> Result<ApplyGroup, Error> {
+    let provider = adapter.descriptor().id;
+    let sinks = inner
+        .tenant_sinks
+        .get(&conn.tenant_id)
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "tenant {:?} has no sinks configured; its envelopes would have nowhere to go",
+                    conn.tenant_id
+                ),
+            )
+            .with_provider(provider)
+        })?;
+    let ctx = NormalizeContext {
+        provider_user_id: Some(conn.provider_user_id.clone()),
+    };
+    let mut items = Vec::new();
+    let mut devices = Vec::new();
+    for r in records {
+        let n = adapter.normalize(r, &ctx)?;
+        items.extend(n.items);
+        for d in n.devices {
+            if !devices
+                .iter()
+                .any(|x: &nexus_core::Device| x.device_id == d.device_id)
+            {
+                devices.push(d);
+            }
+        }
+    }
+    inner.metrics.add(
+        "items_normalized_total",
+        &[("provider", provider)],
+        items.len() as u64,
+    );
+    Ok(ApplyGroup {
+        provider: provider.to_owned(),
+        recipient: conn.recipient(),
+        sources,
+        devices,
+        items,
+        sinks,
+    })
+}
+
+async fn resolve_connection(
+    inner: &Inner,
+    provider: &str,
+    provider_user_id: &str,
+) -> Result<ConnectionRecord, Failure> {
+    let found = inner
+        .store
+        .connection_for(provider, provider_user_id)
+        .await
+        .map_err(Failure::Retry)?;
+    let conn = match found {
+        Some(c) => c,
+        None => match &inner.config.auto_connect_tenant {
+            Some(tenant) => {
+                let now = now_ms();
+                let record = ConnectionRecord {
+                    connection_id: format!("conn_{}", uuid::Uuid::now_v7().simple()),
+                    tenant_id: tenant.clone(),
+                    user_id: provider_user_id.to_owned(),
+                    external_user_ref: provider_user_id.to_owned(),
+                    provider: provider.to_owned(),
+                    provider_user_id: provider_user_id.to_owned(),
+                    status: ConnectionStatus::Active,
+                    sealed_tokens: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                if let Err(e) = inner.store.upsert_connection(&record).await {
+                    // Two workers may race to create it: read what won.
+                    return match inner.store.connection_for(provider, provider_user_id).await {
+                        Ok(Some(c)) => Ok(c),
+                        _ => Err(Failure::Retry(e)),
+                    };
+                }
+                tracing::info!(%provider, connection_id = %record.connection_id, tenant = %tenant, "auto-connected a new provider user");
+                record
+            }
+            None => {
+                return Err(Failure::Quarantine(
+                    Error::new(
+                        ErrorKind::Unauthorized,
+                        "no connection for this provider user; connect it, then replay the quarantine",
+                    )
+                    .with_provider(provider)
+                    .with_field("provider_user_id"),
+                ));
+            }
+        },
+    };
+    if conn.status != ConnectionStatus::Active {
+        return Err(Failure::Quarantine(
+            Error::new(ErrorKind::Unauthorized, "the connection is revoked")
+                .with_provider(provider),
+        ));
+    }
+    Ok(conn)
+}
