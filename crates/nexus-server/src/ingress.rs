@@ -1,0 +1,229 @@
+//! `/webhooks/{provider}`: the adapter's subscription handshake, then signature verification on
+//! the raw bytes, then a durable write to the inbox, then the answer. Nothing is parsed before the
+//! signature verifies, and nothing of a refused request is stored.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use nexus_core::{ErrorKind, InboundRequest, registry};
+use nexus_runtime::store::NewInboxEntry;
+use serde_json::json;
+
+use crate::AppState;
+use crate::metrics::Rejection;
+
+/// A JSON error answer: `{"error": kind, "message": ...}` plus extra fields.
+pub(crate) fn error_response(
+    status: StatusCode,
+    error: &str,
+    message: impl Into<String>,
+    extra: Option<serde_json::Value>,
+) -> Response {
+    let mut body = json!({"error": error, "message": message.into()});
+    if let (Some(obj), Some(serde_json::Value::Object(more))) = (body.as_object_mut(), extra) {
+        obj.extend(more);
+    }
+    (status, axum::Json(body)).into_response()
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn inbound_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> InboundRequest {
+    InboundRequest {
+        method: method.as_str().to_owned(),
+        path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                let value = match v.to_str() {
+                    Ok(s) => s.to_owned(),
+                    Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                };
+                (k.as_str().to_ascii_lowercase(), value)
+            })
+            .collect(),
+        body,
+    }
+}
+
+/// The handler of `/webhooks/{provider}` for every method.
+pub(crate) async fn webhook(
+    State(state): State<Arc<AppState>>,
+    Path(provider): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let Some(adapter) = registry::adapter(&provider) else {
+        let known: Vec<&str> = registry::adapters()
+            .iter()
+            .map(|a| a.descriptor().id)
+            .collect();
+        return error_response(
+            StatusCode::NOT_FOUND,
+            "unknown_provider",
+            format!(
+                "no adapter is registered for provider `{provider}`; known providers: {}",
+                if known.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+            Some(json!({"known_providers": known})),
+        );
+    };
+    let provider = adapter.descriptor().id;
+    state.metrics.received(provider);
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                state.metrics.rejected(provider, Rejection::TooLarge);
+                tracing::warn!(
+                    provider,
+                    limit = state.options.max_body_bytes,
+                    "webhook body too large; refused, not stored"
+                );
+                return error_response(
+                    status,
+                    "payload_too_large",
+                    format!(
+                        "the body is larger than the limit of {} bytes",
+                        state.options.max_body_bytes
+                    ),
+                    None,
+                );
+            }
+            return error_response(status, "bad_request", rejection.body_text(), None);
+        }
+    };
+    let request = inbound_request(&method, &uri, &headers, body);
+    let secrets = state.options.secrets_for(adapter.descriptor());
+
+    if let Some(answer) = adapter.handshake(&request, &secrets) {
+        return match answer {
+            Ok(h) => {
+                state.metrics.handshake(provider);
+                tracing::info!(
+                    provider,
+                    status = h.status,
+                    "answered a subscription handshake"
+                );
+                let status = StatusCode::from_u16(h.status).unwrap_or(StatusCode::OK);
+                Response::builder()
+                    .status(status)
+                    .header(header::CONTENT_TYPE, h.content_type)
+                    .body(Body::from(h.body))
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+            }
+            Err(e) => {
+                state.metrics.rejected(provider, Rejection::Handshake);
+                tracing::warn!(provider, kind = %e.kind(), "refused a subscription handshake");
+                let status = match e.kind() {
+                    ErrorKind::Config => StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorKind::InvalidSignature
+                    | ErrorKind::Unauthorized
+                    | ErrorKind::Forbidden => StatusCode::UNAUTHORIZED,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                error_response(status, e.kind().as_str(), e.to_string(), None)
+            }
+        };
+    }
+
+    if method != Method::POST {
+        state.metrics.rejected(provider, Rejection::Method);
+        let mut resp = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("`{method}` is not a {provider} handshake; webhooks are POSTed"),
+            None,
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return resp;
+    }
+
+    if let Err(e) = adapter.verify(&request, &secrets, now_ms()) {
+        if e.kind() == ErrorKind::Config {
+            // We cannot tell a good request from a forged one: ask the provider to retry later
+            // rather than refusing data we might have accepted.
+            state.metrics.rejected(provider, Rejection::NotConfigured);
+            tracing::error!(provider, error = %e, "cannot verify webhooks: app secret missing; answered 503");
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_configured",
+                e.to_string(),
+                None,
+            );
+        }
+        state.metrics.rejected(provider, Rejection::Signature);
+        tracing::warn!(provider, kind = %e.kind(), reason = e.message(), "refused a webhook: signature did not verify; nothing stored");
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            e.kind().as_str(),
+            e.to_string(),
+            None,
+        );
+    }
+    state.metrics.verified(provider);
+
+    let entry = NewInboxEntry {
+        provider: provider.to_owned(),
+        request,
+        received_at: now_ms(),
+    };
+    let budget = state.options.store_budget(adapter.descriptor());
+    match tokio::time::timeout(budget, state.inbox.enqueue(entry)).await {
+        Ok(Ok(id)) => {
+            state.metrics.stored(provider, started.elapsed());
+            if let Some(p) = &state.pipeline {
+                p.stored(provider, 1);
+            }
+            tracing::debug!(provider, inbox_id = %id, "webhook stored");
+            (
+                StatusCode::OK,
+                axum::Json(json!({"status": "accepted", "id": id})),
+            )
+                .into_response()
+        }
+        Ok(Err(e)) => {
+            state.metrics.store_error(provider);
+            tracing::error!(provider, error = %e, "could not store a verified webhook; answered 503 so the provider retries");
+            retry_later(format!("the request could not be stored: {}", e.message()))
+        }
+        Err(_) => {
+            state.metrics.store_error(provider);
+            tracing::error!(
+                provider,
+                budget_ms = budget.as_millis() as u64,
+                "storing a verified webhook took too long; answered 503 so the provider retries"
+            );
+            retry_later("the request could not be stored in time".to_owned())
+        }
+    }
+}
+
+fn retry_later(message: String) -> Response {
+    let mut resp = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        message,
+        None,
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    resp
+}

@@ -1,0 +1,90 @@
+//! What the server is configured with: body limit, the providers' app secrets, and the public
+//! dev secret of dev mode.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use nexus_core::{AdapterDescriptor, Secrets};
+
+/// Default largest accepted webhook body: 10 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// How long a provider waits for our answer when its adapter does not say.
+pub const DEFAULT_ACK_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The app secret every required secret of every adapter falls back to in dev mode. Public on
+/// purpose: anyone can sign requests with it, so the gateway only uses it when it runs with no
+/// configuration at all, listening on loopback, and says so loudly in its log.
+pub const DEV_SECRET: &str = "fake-nexus-dev-secret";
+
+/// Server settings.
+#[derive(Clone)]
+pub struct ServerOptions {
+    /// Largest accepted webhook body; a larger one is answered 413 and not stored.
+    pub max_body_bytes: usize,
+    /// App secrets by provider id (`terra` -> `webhook_secret` = ...).
+    pub provider_secrets: BTreeMap<String, Secrets>,
+    /// Dev mode: the value of every required app secret that is not configured
+    /// ([`DEV_SECRET`]). `None` in production: a provider without its secret is answered 503.
+    pub dev_secret: Option<String>,
+    /// Largest group of inbox writes committed together.
+    pub max_inbox_group: usize,
+    /// Fraction of the provider's answer deadline that storing a request may take before the
+    /// provider is told to retry (503); the rest is left for the network.
+    pub deadline_share: f64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            provider_secrets: BTreeMap::new(),
+            dev_secret: None,
+            max_inbox_group: crate::inbox_writer::DEFAULT_MAX_GROUP,
+            deadline_share: 0.8,
+        }
+    }
+}
+
+impl fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("provider_secrets", &self.provider_secrets)
+            .field("dev_secret", &self.dev_secret.as_ref().map(|_| "<set>"))
+            .field("max_inbox_group", &self.max_inbox_group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerOptions {
+    /// The secrets `adapter` verifies with: the configured ones, and in dev mode the dev secret
+    /// for every required one that is missing.
+    pub fn secrets_for(&self, descriptor: &AdapterDescriptor) -> Secrets {
+        let mut secrets = self
+            .provider_secrets
+            .get(descriptor.id)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(dev) = &self.dev_secret {
+            for spec in descriptor.secrets.iter().filter(|s| s.required) {
+                if secrets.get(spec.name).is_none() {
+                    secrets.insert(spec.name, dev.clone());
+                }
+            }
+        }
+        secrets
+    }
+
+    /// How long storing a request for `descriptor` may take.
+    pub fn store_budget(&self, descriptor: &AdapterDescriptor) -> Duration {
+        let deadline = descriptor.ack_deadline.unwrap_or(DEFAULT_ACK_DEADLINE);
+        let share = if self.deadline_share.is_finite() && self.deadline_share > 0.0 {
+            self.deadline_share.min(1.0)
+        } else {
+            0.8
+        };
+        deadline.mul_f64(share)
+    }
+}
