@@ -38,21 +38,31 @@ fn header<'a>(request: &'a InboundRequest, names: &[&str]) -> Option<(&'a str, S
         .find_map(|n| request.header(n).map(|v| (v, (*n).to_owned())))
 }
 
-/// The HMAC key of a `whsec_` secret.
+/// The HMAC key of a signing secret.
+///
+/// - `whsec_<base64>` (what Junction's dashboard shows): the decoded bytes; a `whsec_` secret
+///   whose rest is not base64 is a configuration error.
+/// - without the prefix: base64 when it decodes (the Svix libraries accept that), else the
+///   secret's own bytes (as the Standard Webhooks libraries take a raw key). A wrong secret then
+///   fails closed, as `invalid_signature`.
 fn secret_key(secret: &str) -> Result<Vec<u8>> {
-    let b64 = secret.trim();
-    let b64 = b64.strip_prefix("whsec_").unwrap_or(b64);
-    let key = STANDARD
-        .decode(b64)
-        .or_else(|_| STANDARD_NO_PAD.decode(b64.trim_end_matches('=')))
-        .map_err(|e| {
+    let trimmed = secret.trim();
+    let decode = |b64: &str| {
+        STANDARD
+            .decode(b64)
+            .or_else(|_| STANDARD_NO_PAD.decode(b64.trim_end_matches('=')))
+    };
+    let key = match trimmed.strip_prefix("whsec_") {
+        Some(b64) => decode(b64).map_err(|e| {
             Error::new(
                 ErrorKind::Config,
                 format!("`{WEBHOOK_SECRET}` is not a `whsec_` + base64 signing secret ({e})"),
             )
             .with_provider(PROVIDER)
             .with_field(WEBHOOK_SECRET)
-        })?;
+        })?,
+        None => decode(trimmed).unwrap_or_else(|_| trimmed.as_bytes().to_vec()),
+    };
     if key.is_empty() {
         return Err(Error::new(ErrorKind::Config, "the signing secret is empty")
             .with_provider(PROVIDER)
@@ -308,6 +318,31 @@ mod tests {
         );
         let bad = Secrets::new().with(WEBHOOK_SECRET, "whsec_***");
         assert_eq!(verify(&r, &bad, NOW).unwrap_err().kind(), ErrorKind::Config);
+        let r = request(
+            &[
+                ("svix-id", REF_ID),
+                ("svix-timestamp", REF_TS),
+                ("svix-signature", REF_SIG),
+            ],
+            REF_BODY,
+        );
+        // A wrong secret in another shape fails closed as a signature mismatch.
+        let wrong = Secrets::new().with(WEBHOOK_SECRET, format!("fake-wrong-{REF_SECRET}"));
+        assert_eq!(
+            verify(&r, &wrong, NOW).unwrap_err().kind(),
+            ErrorKind::InvalidSignature
+        );
+        // The same key without its prefix still verifies.
+        let bare = Secrets::new().with(WEBHOOK_SECRET, &REF_SECRET["whsec_".len()..]);
+        verify(&r, &bare, NOW).unwrap();
+        let r = request(
+            &[
+                ("svix-id", REF_ID),
+                ("svix-timestamp", "yesterday"),
+                ("svix-signature", REF_SIG),
+            ],
+            REF_BODY,
+        );
         assert_eq!(
             verify(&r, &Secrets::new(), NOW).unwrap_err().kind(),
             ErrorKind::Config

@@ -25,6 +25,8 @@ pub mod retry;
 pub mod runtime;
 pub mod sinks;
 pub mod store;
+#[cfg(feature = "store-suite")]
+pub mod store_suite;
 
 pub use config::Config;
 pub use crypto::{TokenCipher, Tokens};

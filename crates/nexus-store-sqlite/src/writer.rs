@@ -1,0 +1,119 @@
+//! The single writer: one thread owns the write connection and runs every write operation. It takes
+//! whatever operations are queued (up to [`MAX_BATCH`]), runs each inside its own SAVEPOINT of one
+//! transaction, commits once, and only then answers every caller. One fsync per batch, not per
+//! operation: under load, operations queue while the previous batch commits and share the next
+//! commit. A failing operation rolls back only its savepoint; a failing commit fails the batch.
+
+use std::sync::mpsc;
+
+use nexus_core::{Error, ErrorKind, Result};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+/// Most operations grouped into one transaction.
+pub(crate) const MAX_BATCH: usize = 512;
+
+/// Answers one caller once the batch's commit is known.
+type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// One write operation: runs inside the batch transaction, returns how to answer its caller.
+type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+/// Handle to the writer thread.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`.
+    pub(crate) fn start(conn: Connection) -> Result<Writer> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("nexus-sqlite-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Storage,
+                    "could not start the SQLite writer thread",
+                )
+                .with_source(e)
+            })?;
+        Ok(Writer { tx })
+    }
+
+    /// Runs `f` in the next batch transaction; returns its result once the batch is committed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |conn: &Connection| -> Finish {
+            let result = in_savepoint(conn, f);
+            Box::new(move |commit| {
+                let answer = match (commit, result) {
+                    (Ok(()), r) => r,
+                    (Err(e), _) => Err(Error::new(
+                        ErrorKind::Storage,
+                        format!("the batch transaction did not commit: {e}"),
+                    )),
+                };
+                // The caller may have gone away (cancelled); the write stands either way.
+                let _ = tx.send(answer);
+            })
+        });
+        self.tx
+            .send(job)
+            .map_err(|_| Error::new(ErrorKind::Storage, "the SQLite writer thread has stopped"))?;
+        rx.await.map_err(|_| {
+            Error::new(
+                ErrorKind::Storage,
+                "the SQLite writer thread stopped before answering",
+            )
+        })?
+    }
+}
+
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT op")
+        .map_err(|e| crate::db_error("savepoint", e))?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE op")
+                .map_err(|e| crate::db_error("release savepoint", e))?;
+            Ok(v)
+        }
+        Err(e) => {
+            // If even the rollback fails the batch commit will fail too and report it.
+            let _ = conn.execute_batch("ROLLBACK TO op; RELEASE op");
+            Err(e)
+        }
+    }
+}
+
+fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Without a transaction nothing may run: dropping the jobs answers their callers with
+            // a storage error (their reply channels close).
+            tracing::error!(error = %e, jobs = jobs.len(), "SQLite writer could not begin a transaction");
+            drop(jobs);
+            continue;
+        }
+        let finishers: Vec<Finish> = jobs.into_iter().map(|j| j(&conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for f in finishers {
+            f(commit.clone());
+        }
+    }
+}
