@@ -22,6 +22,18 @@ enum Command {
     Schema(cmd::schema::Args),
     /// Parse and normalize one recorded provider request body (stateless); print envelopes as JSON lines.
     Normalize(cmd::normalize::Args),
+    /// Run the gateway: webhook ingress, pipeline workers, delivery to sinks.
+    Serve(cmd::serve::Args),
+    /// Link provider users to tenants' users, and list the links.
+    Connections(cmd::connections::Args),
+    /// List deliveries and their attempts; retry failed ones.
+    Deliveries(cmd::deliveries::Args),
+    /// Run quarantined requests or archived records through the pipeline again.
+    Replay(cmd::replay::Args),
+    /// Check or show the configuration.
+    Config(cmd::config::Args),
+    /// Development helpers (sign a recorded webhook for a local gateway).
+    Dev(cmd::dev::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +42,12 @@ fn main() -> ExitCode {
         Command::Adapters(args) => cmd::adapters::run(args),
         Command::Schema(args) => cmd::schema::run(args),
         Command::Normalize(args) => cmd::normalize::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Connections(args) => cmd::connections::run(args),
+        Command::Deliveries(args) => cmd::deliveries::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
+        Command::Config(args) => cmd::config::run(args),
+        Command::Dev(args) => cmd::dev::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,7 +58,9 @@ fn main() -> ExitCode {
     }
 }
 
-// Link every workspace adapter: `inventory` only sees registrations of crates that are linked.
+// Link every workspace sink and adapter: `inventory` only sees registrations of crates that are
+// linked.
 use nexus_adapter_junction as _;
 use nexus_adapter_oura as _;
 use nexus_adapter_terra as _;
+use nexus_sink_webhook as _;

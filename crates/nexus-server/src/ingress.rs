@@ -10,12 +10,21 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use nexus_core::{ErrorKind, InboundRequest, registry};
-use nexus_runtime::store::NewInboxEntry;
+use nexus_core::{ErrorKind, InboundRequest};
+use nexus_runtime::now_ms;
 use serde_json::json;
 
-use crate::AppState;
-use crate::metrics::Rejection;
+use crate::{ACK_HISTOGRAM, AppState};
+
+/// Metric label values of refused requests (`nexus_webhooks_rejected_total{reason}`).
+mod reason {
+    pub const TOO_LARGE: &str = "payload_too_large";
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const METHOD: &str = "method_not_allowed";
+    pub const NOT_CONFIGURED: &str = "not_configured";
+    pub const STORE_FAILED: &str = "store_failed";
+    pub const STORE_TIMEOUT: &str = "store_timeout";
+}
 
 /// A JSON error answer: `{"error": kind, "message": ...}` plus extra fields.
 pub(crate) fn error_response(
@@ -29,10 +38,6 @@ pub(crate) fn error_response(
         obj.extend(more);
     }
     (status, axum::Json(body)).into_response()
-}
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
 }
 
 fn inbound_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> InboundRequest {
@@ -64,11 +69,10 @@ pub(crate) async fn webhook(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let Some(adapter) = registry::adapter(&provider) else {
-        let known: Vec<&str> = registry::adapters()
-            .iter()
-            .map(|a| a.descriptor().id)
-            .collect();
+    let rt = &state.runtime;
+    let metrics = rt.metrics();
+    let Some(adapter) = rt.adapter(&provider) else {
+        let known: Vec<&str> = rt.adapters().iter().map(|a| a.descriptor().id).collect();
         return error_response(
             StatusCode::NOT_FOUND,
             "unknown_provider",
@@ -84,13 +88,13 @@ pub(crate) async fn webhook(
         );
     };
     let provider = adapter.descriptor().id;
-    state.metrics.received(provider);
+    metrics.webhook_received(provider);
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                state.metrics.rejected(provider, Rejection::TooLarge);
+                metrics.webhook_rejected(provider, reason::TOO_LARGE);
                 tracing::warn!(
                     provider,
                     limit = state.options.max_body_bytes,
@@ -106,16 +110,18 @@ pub(crate) async fn webhook(
                     None,
                 );
             }
+            metrics.webhook_rejected(provider, reason::BAD_REQUEST);
             return error_response(status, "bad_request", rejection.body_text(), None);
         }
     };
     let request = inbound_request(&method, &uri, &headers, body);
-    let secrets = state.options.secrets_for(adapter.descriptor());
+    let secrets = state
+        .options
+        .secrets_for(adapter.descriptor(), rt.secrets(provider));
 
     if let Some(answer) = adapter.handshake(&request, &secrets) {
         return match answer {
             Ok(h) => {
-                state.metrics.handshake(provider);
                 tracing::info!(
                     provider,
                     status = h.status,
@@ -129,7 +135,7 @@ pub(crate) async fn webhook(
                     .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
             }
             Err(e) => {
-                state.metrics.rejected(provider, Rejection::Handshake);
+                metrics.webhook_rejected(provider, e.kind().as_str());
                 tracing::warn!(provider, kind = %e.kind(), "refused a subscription handshake");
                 let status = match e.kind() {
                     ErrorKind::Config => StatusCode::SERVICE_UNAVAILABLE,
@@ -144,7 +150,7 @@ pub(crate) async fn webhook(
     }
 
     if method != Method::POST {
-        state.metrics.rejected(provider, Rejection::Method);
+        metrics.webhook_rejected(provider, reason::METHOD);
         let mut resp = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -160,7 +166,7 @@ pub(crate) async fn webhook(
         if e.kind() == ErrorKind::Config {
             // We cannot tell a good request from a forged one: ask the provider to retry later
             // rather than refusing data we might have accepted.
-            state.metrics.rejected(provider, Rejection::NotConfigured);
+            metrics.webhook_rejected(provider, reason::NOT_CONFIGURED);
             tracing::error!(provider, error = %e, "cannot verify webhooks: app secret missing; answered 503");
             return error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -169,7 +175,7 @@ pub(crate) async fn webhook(
                 None,
             );
         }
-        state.metrics.rejected(provider, Rejection::Signature);
+        metrics.webhook_rejected(provider, e.kind().as_str());
         tracing::warn!(provider, kind = %e.kind(), reason = e.message(), "refused a webhook: signature did not verify; nothing stored");
         return error_response(
             StatusCode::UNAUTHORIZED,
@@ -178,20 +184,12 @@ pub(crate) async fn webhook(
             None,
         );
     }
-    state.metrics.verified(provider);
 
-    let entry = NewInboxEntry {
-        provider: provider.to_owned(),
-        request,
-        received_at: now_ms(),
-    };
+    // Stores durably, counts `webhooks_verified_total` and wakes a worker.
     let budget = state.options.store_budget(adapter.descriptor());
-    match tokio::time::timeout(budget, state.inbox.enqueue(entry)).await {
+    match tokio::time::timeout(budget, rt.enqueue(provider, request)).await {
         Ok(Ok(id)) => {
-            state.metrics.stored(provider, started.elapsed());
-            if let Some(p) = &state.pipeline {
-                p.stored(provider, 1);
-            }
+            metrics.observe(ACK_HISTOGRAM, started.elapsed());
             tracing::debug!(provider, inbox_id = %id, "webhook stored");
             (
                 StatusCode::OK,
@@ -200,12 +198,12 @@ pub(crate) async fn webhook(
                 .into_response()
         }
         Ok(Err(e)) => {
-            state.metrics.store_error(provider);
+            metrics.webhook_rejected(provider, reason::STORE_FAILED);
             tracing::error!(provider, error = %e, "could not store a verified webhook; answered 503 so the provider retries");
             retry_later(format!("the request could not be stored: {}", e.message()))
         }
         Err(_) => {
-            state.metrics.store_error(provider);
+            metrics.webhook_rejected(provider, reason::STORE_TIMEOUT);
             tracing::error!(
                 provider,
                 budget_ms = budget.as_millis() as u64,

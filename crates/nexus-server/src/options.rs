@@ -1,7 +1,6 @@
-//! What the server is configured with: body limit, the providers' app secrets, and the public
-//! dev secret of dev mode.
+//! What the server adds to the runtime's configuration: the body limit and the public dev secret
+//! of dev mode.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -14,8 +13,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 pub const DEFAULT_ACK_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The app secret every required secret of every adapter falls back to in dev mode. Public on
-/// purpose: anyone can sign requests with it, so the gateway only uses it when it runs with no
-/// configuration at all, listening on loopback, and says so loudly in its log.
+/// purpose: anyone can sign requests with it, so `nexus serve` only uses it when it runs with no
+/// configuration file, listening on loopback, and says so in its log.
 pub const DEV_SECRET: &str = "fake-nexus-dev-secret";
 
 /// Server settings.
@@ -23,13 +22,9 @@ pub const DEV_SECRET: &str = "fake-nexus-dev-secret";
 pub struct ServerOptions {
     /// Largest accepted webhook body; a larger one is answered 413 and not stored.
     pub max_body_bytes: usize,
-    /// App secrets by provider id (`terra` -> `webhook_secret` = ...).
-    pub provider_secrets: BTreeMap<String, Secrets>,
     /// Dev mode: the value of every required app secret that is not configured
     /// ([`DEV_SECRET`]). `None` in production: a provider without its secret is answered 503.
     pub dev_secret: Option<String>,
-    /// Largest group of inbox writes committed together.
-    pub max_inbox_group: usize,
     /// Fraction of the provider's answer deadline that storing a request may take before the
     /// provider is told to retry (503); the rest is left for the network.
     pub deadline_share: f64,
@@ -39,9 +34,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            provider_secrets: BTreeMap::new(),
             dev_secret: None,
-            max_inbox_group: crate::inbox_writer::DEFAULT_MAX_GROUP,
             deadline_share: 0.8,
         }
     }
@@ -51,22 +44,17 @@ impl fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerOptions")
             .field("max_body_bytes", &self.max_body_bytes)
-            .field("provider_secrets", &self.provider_secrets)
             .field("dev_secret", &self.dev_secret.as_ref().map(|_| "<set>"))
-            .field("max_inbox_group", &self.max_inbox_group)
-            .finish_non_exhaustive()
+            .field("deadline_share", &self.deadline_share)
+            .finish()
     }
 }
 
 impl ServerOptions {
-    /// The secrets `adapter` verifies with: the configured ones, and in dev mode the dev secret
-    /// for every required one that is missing.
-    pub fn secrets_for(&self, descriptor: &AdapterDescriptor) -> Secrets {
-        let mut secrets = self
-            .provider_secrets
-            .get(descriptor.id)
-            .cloned()
-            .unwrap_or_default();
+    /// The secrets an adapter verifies with: `configured`, and in dev mode the dev secret for
+    /// every required one that is missing.
+    pub fn secrets_for(&self, descriptor: &AdapterDescriptor, configured: Secrets) -> Secrets {
+        let mut secrets = configured;
         if let Some(dev) = &self.dev_secret {
             for spec in descriptor.secrets.iter().filter(|s| s.required) {
                 if secrets.get(spec.name).is_none() {

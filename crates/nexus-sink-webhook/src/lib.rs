@@ -15,6 +15,17 @@
 //! ```json
 //! {"kind": "webhook", "url": "https://example.com/hooks", "secrets": ["whsec_..."], "timeout_s": 10}
 //! ```
+//!
+//! `"secret": "whsec_..."` is the same as `"secrets": ["whsec_..."]`. In `nexus.toml`:
+//!
+//! ```toml
+//! [tenants.acme.sinks.main]
+//! kind = "webhook"
+//! url = "https://acme.example/hooks/nexus"
+//! secrets = ["whsec_..."]          # two while rotating: ["whsec_old...", "whsec_new..."]
+//! timeout_s = 10                   # default 15
+//! max_concurrency = 16             # requests of one batch in flight
+//! ```
 
 #[cfg(feature = "test-oracle")]
 pub mod oracle;
@@ -57,7 +68,11 @@ pub struct WebhookConfig {
     /// Where to POST (`http` or `https`).
     pub url: String,
     /// One `whsec_...` secret, or two while rotating (each attempt is signed with every one).
+    #[serde(default)]
     pub secrets: Vec<String>,
+    /// One `whsec_...` secret (the same as `secrets = [secret]`; not together with `secrets`).
+    #[serde(default)]
+    pub secret: Option<String>,
     /// Timeout of one attempt in seconds (connect + send + response headers and body).
     #[serde(default)]
     pub timeout_s: Option<f64>,
@@ -70,7 +85,13 @@ impl std::fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookConfig")
             .field("url", &redacted_url(&self.url))
-            .field("secrets", &format!("<{} redacted>", self.secrets.len()))
+            .field(
+                "secrets",
+                &format!(
+                    "<{} redacted>",
+                    self.secrets.len() + usize::from(self.secret.is_some())
+                ),
+            )
             .field("timeout_s", &self.timeout_s)
             .field("max_concurrency", &self.max_concurrency)
             .finish()
@@ -147,16 +168,27 @@ impl WebhookSink {
             )
             .with_field("url"));
         }
-        if config.secrets.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "a webhook sink needs at least one `whsec_...` secret to sign with",
-            )
-            .with_field("secrets"));
-        }
-        let secrets = config
-            .secrets
-            .iter()
+        let all: Vec<&String> = match (&config.secret, config.secrets.is_empty()) {
+            (Some(_), false) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "give either `secret` or `secrets`, not both",
+                )
+                .with_field("secret"));
+            }
+            (Some(one), true) => vec![one],
+            (None, false) => config.secrets.iter().collect(),
+            (None, true) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "a webhook sink needs a `whsec_...` secret to sign with (`secret`, or \
+                     `secrets` with two while rotating)",
+                )
+                .with_field("secrets"));
+            }
+        };
+        let secrets = all
+            .into_iter()
             .enumerate()
             .map(|(i, s)| {
                 WebhookSecret::parse(s).map_err(|e| {
@@ -428,7 +460,19 @@ mod tests {
             assert_eq!(err.field(), Some(field), "{json}: {err}");
         }
         let missing = WebhookSink::from_json(&serde_json::json!({"url": "http://x/"})).unwrap_err();
-        assert!(missing.to_string().contains("secrets"), "{missing}");
+        assert!(missing.to_string().contains("secret"), "{missing}");
+        let both = WebhookSink::from_json(&serde_json::json!({
+            "url": "http://x/",
+            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+        }))
+        .unwrap_err();
+        assert_eq!(both.field(), Some("secret"));
+        WebhookSink::from_json(&serde_json::json!({
+            "url": "http://x/",
+            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        }))
+        .unwrap();
     }
 
     #[test]

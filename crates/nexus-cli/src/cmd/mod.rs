@@ -1,5 +1,12 @@
 //! One module per subcommand.
 
 pub mod adapters;
+pub mod config;
+pub mod connections;
+pub mod deliveries;
+pub mod dev;
+mod gateway;
 pub mod normalize;
+pub mod replay;
 pub mod schema;
+pub mod serve;
