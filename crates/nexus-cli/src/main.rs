@@ -58,9 +58,7 @@ fn main() -> ExitCode {
     }
 }
 
-// Link every workspace sink and adapter: `inventory` only sees registrations of crates that are
-// linked.
-use nexus_adapter_junction as _;
-use nexus_adapter_oura as _;
-use nexus_adapter_terra as _;
+// Link every workspace adapter (the generated facade, `cargo xtask codegen`) and sink: `inventory`
+// only sees registrations of crates that are linked.
+use nexus_adapters as _;
 use nexus_sink_webhook as _;

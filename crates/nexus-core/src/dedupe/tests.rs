@@ -535,8 +535,7 @@ proptest! {
                         prop_assert_eq!(item.event_type(), EventType::Deletion);
                     }
                 }
-                // Never emitted: only deletions of an unseen record collapsed away... which
-                // cannot happen (a first deletion is emitted), so every record is folded.
+                // The first delivery of a record (item or deletion) is always emitted.
                 None => prop_assert!(false, "nothing emitted for {}", sid),
             }
         }
@@ -556,6 +555,7 @@ proptest! {
             let n = raw.len();
             (Just(raw), deliveries(n))
         }),
+        cuts in prop::collection::vec(0usize..32, 0..4),
     ) {
         // Batch i has version 100 + i; its sample for ts t carries value 1000 * i + t + v / 4
         // (distinct per batch, fractional sometimes).
@@ -614,6 +614,15 @@ proptest! {
             prop_assert_eq!(last.body.chunk(), state.chunk.as_ref());
             prop_assert_eq!(last.revision, state.revision);
         }
+
+        // The same deliveries in batches end with the same chunk.
+        let mut batched = HashMap::new();
+        let mut emitted = Vec::new();
+        for batch in batches(&order, &cuts) {
+            emitted.extend(apply_batch(&mut batched, batch.into_iter().map(item)));
+        }
+        assert_consecutive(&emitted, &HashMap::new())?;
+        prop_assert_eq!(batched[&sid].chunk.as_ref(), state.chunk.as_ref());
     }
 }
 

@@ -350,3 +350,64 @@ fn a_deletion_travels_in_the_stream_of_the_deleted_type() {
     assert_eq!(json["stream"], "timeseries");
     assert_valid(&v, &json, "deletion of a chunk in timeseries");
 }
+
+#[test]
+fn assembled_envelopes_validate() {
+    use crate::chunking::{SeriesSpec, chunk_samples};
+    use crate::envelope::{Recipient, assemble};
+    use crate::items::Sample;
+
+    let device = crate::identity::device_id("oura", "ring-1");
+    let mut spec = SeriesSpec::new("oura", EventType::StepsSeries, "u1");
+    spec.device_native_id = Some("ring-1");
+    spec.device_id = Some(device.clone());
+    let t0 = crate::testdata::T0;
+    let mut items = chunk_samples(
+        &spec,
+        vec![
+            Sample::interval(t0, Some(60.0), 12.0),
+            Sample::interval(t0 + 60_000, None, 7.5),
+            Sample::interval(t0 + 20 * 60_000, Some(60.0), 3.0),
+        ],
+    );
+    assert_eq!(items.len(), 2);
+    items.push(full_item(EventType::Sleep).with_device(Some(device.clone())));
+    items.push(Item::deletion("oura", EventType::Sleep, "s-0", t0));
+    items.push(Item::deletion(
+        "oura",
+        EventType::DailySummary,
+        "u1:2023-11-14",
+        t0,
+    ));
+    let recipient = Recipient {
+        tenant_id: "t".into(),
+        user_id: "u".into(),
+        external_user_ref: "ext".into(),
+        connection_id: "c".into(),
+    };
+    let sources = [Source {
+        provider_notification_id: Some("n-1".into()),
+        fetched_at: t0,
+    }];
+    let devices = [Device {
+        device_id: device,
+        name: Some("Oura Ring".into()),
+        model: None,
+        provider_device_id: Some("ring-1".into()),
+    }];
+    let mut n = 0;
+    let envelopes = assemble("oura", &recipient, &sources, &devices, items, t0, || {
+        n += 1;
+        format!("00000000-0000-4000-8000-00000000000{n}")
+    });
+    assert_eq!(
+        envelopes.len(),
+        4,
+        "steps, sleep, deletion in session, deletion in aggregate"
+    );
+    let v = validator(&envelope_schema());
+    for env in &envelopes {
+        let json = serde_json::to_value(env).unwrap();
+        assert_valid(&v, &json, &format!("{} envelope", env.event_type));
+    }
+}
