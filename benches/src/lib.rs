@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod bodies;
+pub mod pipeline;
 pub mod receiver;
 pub mod rss;
 pub mod tally;
