@@ -92,7 +92,7 @@ fn main() {
     let day_text = std::str::from_utf8(day.bytes()).unwrap().to_owned();
     let day0 = jiff::civil::date(2026, 8, 13);
     let per_envelope = bodies::envelope_bodies(&day).len() as u64;
-    let big = run(&day_text, day0, 300, 64, 4);
+    let big = run(&day_text, day0, 300, 64, 16);
     assert_eq!(big.outbox, big.notifications as u64 * per_envelope);
     let mbs = mb_per_s(big.bytes, big.secs);
     let mbs_cpu = mb_per_s(big.bytes, big.cpu_secs);

@@ -96,7 +96,10 @@ fn serve_in_dev_mode_takes_a_signed_terra_webhook_to_the_jsonl_file() {
         .unwrap();
     assert!(sign.status.success(), "{sign:?}");
     let signature = String::from_utf8(sign.stdout).unwrap().trim().to_owned();
-    assert!(signature.starts_with("t=") && signature.contains(",v1="), "{signature}");
+    assert!(
+        signature.starts_with("t=") && signature.contains(",v1="),
+        "{signature}"
+    );
 
     let body = std::fs::read(example()).unwrap();
     let client = reqwest::blocking::Client::new();
@@ -121,7 +124,11 @@ fn serve_in_dev_mode_takes_a_signed_terra_webhook_to_the_jsonl_file() {
         if let Some(line) = text.lines().next() {
             break serde_json::from_str(line).unwrap();
         }
-        assert!(Instant::now() < deadline, "no envelope in {}", jsonl.display());
+        assert!(
+            Instant::now() < deadline,
+            "no envelope in {}",
+            jsonl.display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(envelope["provider"], "terra");
