@@ -237,6 +237,14 @@ case("hrv_created", "Night-time HRV (RMSSD) samples from an Oura ring.",
          point("2026-11-18T03:00:00+00:00", 58, "rmssd", 19800), point("2026-11-18T03:05:00+00:00", 61, "rmssd", 19800)]),
          "msg_2Jx0A1hrv00001", NOW - 60)])
 
+case("hrv_sdnn_kept_apart",
+     "Junction documents HRV in RMSSD; Apple Watch measures SDNN. A batch labelled `sdnn` goes to "
+     "hrv_sdnn_series and never into the RMSSD chunks of the same device and window.",
+     [step("rmssd", ts("daily.data.hrv.created", WATCH, [point("2026-11-18T03:00:00+00:00", 44, "rmssd", 3600)]),
+           "msg_2Jx0A1hrv00002", NOW - 120),
+      step("sdnn", ts("daily.data.hrv.created", WATCH, [point("2026-11-18T03:00:00+00:00", 52, "sdnn", 3600)]),
+           "msg_2Jx0A1hrv00003", NOW - 60)])
+
 case("calories_active_created", "Active energy intervals from an Apple Watch (kcal).",
      [step("created", ts("daily.data.calories_active.created", WATCH, [
          interval("2026-11-18T15:00:00+00:00", "2026-11-18T15:10:00+00:00", 39.52, "kcal"),

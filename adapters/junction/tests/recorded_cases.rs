@@ -168,6 +168,10 @@ fn expected() -> HashMap<&'static str, Vec<Emitted>> {
         ),
         ("hrv_created", vec![e(&[("hrv_rmssd_series", 1)])]),
         (
+            "hrv_sdnn_kept_apart",
+            vec![e(&[("hrv_rmssd_series", 1)]), e(&[("hrv_sdnn_series", 1)])],
+        ),
+        (
             "calories_active_created",
             vec![e(&[("calories_series", 1)])],
         ),

@@ -93,7 +93,8 @@
 //!
 //! | Oura field | why not |
 //! |---|---|
-//! | `sleep.day`, `daily_*.day` beyond `date`, `workout.day` | the local date is already carried by the times and `date` |
+//! | `sleep.day`, `workout.day` | the day Oura files the session under; the item's start/end and offset carry the local date |
+//! | `daily_activity.timestamp` (beyond its offset) | the start of Oura's activity day (04:00 local); `payload_ts` follows EVENTS.md (local midnight) |
 //! | `sleep.period`, `sleep.sleep_algorithm_version`, `sleep.sleep_analysis_reason`, `sleep.ring_id`, `sleep.low_battery_alert` | Oura-internal bookkeeping, no Nexus field |
 //! | `sleep.movement_30_sec`, `sleep.restless_periods` | movement has no Nexus type |
 //! | `sleep.sleep_phase_30_sec`, `sleep.app_sleep_phase_5_min` | `stages` is built from the documented 5-minute string only, so two documents never disagree on resolution |

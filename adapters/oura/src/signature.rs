@@ -37,7 +37,7 @@ const MS_THRESHOLD: i64 = 100_000_000_000;
 
 /// Verifies the signature and then the timestamp of an Oura webhook delivery.
 pub fn verify(request: &InboundRequest, secrets: &Secrets, now_ms: i64) -> Result<()> {
-    let primary = secrets.require(PROVIDER, SECRET)?;
+    let primary = non_empty(secrets.require(PROVIDER, SECRET)?, SECRET)?;
     let tolerance_s = tolerance_s(secrets)?;
     let signature = request
         .header(SIGNATURE_HEADER)
@@ -50,7 +50,10 @@ pub fn verify(request: &InboundRequest, secrets: &Secrets, now_ms: i64) -> Resul
     let expected = hex::decode(signature).map_err(|_| {
         Error::invalid_signature(PROVIDER, "the signature is not hex").with_field(SIGNATURE_HEADER)
     })?;
-    let keys = [Some(primary), secrets.get(PREVIOUS_SECRET)];
+    let keys = [
+        Some(primary),
+        secrets.get(PREVIOUS_SECRET).filter(|k| !k.is_empty()),
+    ];
     let matched = keys
         .into_iter()
         .flatten()
@@ -68,20 +71,34 @@ pub fn verify(request: &InboundRequest, secrets: &Secrets, now_ms: i64) -> Resul
 /// Hex (upper-case, as Oura sends it) HMAC-SHA256 of `timestamp + body` under `key`. Used by
 /// tests and by tools that produce recorded cases.
 pub fn sign(key: &str, timestamp: &str, body: &[u8]) -> String {
-    hex::encode_upper(mac(key, timestamp, body).finalize().into_bytes())
+    mac(key, timestamp, body)
+        .map(|m| hex::encode_upper(m.finalize().into_bytes()))
+        .unwrap_or_default()
 }
 
-fn mac(key: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length, so this cannot fail; an empty MAC never verifies anyway.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
-        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new(&Default::default()));
+/// The HMAC over `timestamp + body`; `None` only if the key were refused (HMAC takes keys of any
+/// length, so it never is), which then verifies nothing.
+fn mac(key: &str, timestamp: &str, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).ok()?;
     mac.update(timestamp.as_bytes());
     mac.update(body);
-    mac
+    Some(mac)
 }
 
 fn signature_matches(key: &str, timestamp: &str, body: &[u8], expected: &[u8]) -> bool {
-    mac(key, timestamp, body).verify_slice(expected).is_ok()
+    mac(key, timestamp, body).is_some_and(|m| m.verify_slice(expected).is_ok())
+}
+
+/// An empty secret would let anyone sign: it is a configuration error.
+pub(crate) fn non_empty<'a>(value: &'a str, name: &str) -> Result<&'a str> {
+    if value.is_empty() {
+        return Err(
+            Error::new(ErrorKind::Config, format!("app secret `{name}` is empty"))
+                .with_provider(PROVIDER)
+                .with_field(name),
+        );
+    }
+    Ok(value)
 }
 
 fn missing(header: &str) -> Error {
@@ -207,6 +224,11 @@ mod tests {
         let e = verify(&r, &secrets(), NOW_MS).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidSignature);
         let e = verify(&req("00", "1", BODY), &Secrets::new(), NOW_MS).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        // an empty secret would make anyone's empty-key HMAC valid
+        let empty = Secrets::new().with(SECRET, "");
+        let sig = sign("", "1731312000", BODY.as_bytes());
+        let e = verify(&req(&sig, "1731312000", BODY), &empty, NOW_MS).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
     }
 

@@ -62,7 +62,10 @@ fn answer(
     challenge: Option<String>,
     secrets: &Secrets,
 ) -> Result<HandshakeResponse> {
-    let configured = secrets.require(PROVIDER, VERIFICATION_TOKEN)?;
+    let configured = crate::signature::non_empty(
+        secrets.require(PROVIDER, VERIFICATION_TOKEN)?,
+        VERIFICATION_TOKEN,
+    )?;
     if !bool::from(offered.as_bytes().ct_eq(configured.as_bytes())) {
         return Err(Error::invalid_signature(
             PROVIDER,
@@ -224,6 +227,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field(), Some("challenge"));
         let e = handshake(&get("verification_token=x&challenge=y"), &Secrets::new())
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        let empty = Secrets::new().with(VERIFICATION_TOKEN, "");
+        let e = handshake(&get("verification_token=&challenge=y"), &empty)
             .unwrap()
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);

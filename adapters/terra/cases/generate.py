@@ -265,7 +265,7 @@ NUTRITION = {
 }
 
 case("nutrition_day",
-     "Terra nutrition (MyFitnessPal-style source at UTC-7): the day's totals per local date",
+     "Terra nutrition (Cronometer at UTC-7): the day's totals per local date; the logging app is the registry entry",
      [step(data_event("nutrition", [NUTRITION], provider="CRONOMETER"), NOW, reference="n-1")])
 
 # ---- menstruation at +09:30, and an out-of-order older version -----------------------------------

@@ -51,8 +51,12 @@
 //! every type, but `normalize` sees only the record, not the request headers.
 //!
 //! **Deletes.** An activity with `metadata.upload_type` 4 (Terra `UploadType.Delete`) becomes a
-//! `deletion` of that activity's `source_id`; `deleted_at` is the record's `fetched_at`, else the
-//! workout's start (Terra gives no deletion time).
+//! `deletion` of that activity's `source_id`. Terra gives no deletion time, so `deleted_at` is
+//! when Nexus learned of it: the record's `fetched_at`, which `parse` sets to the `t` of the
+//! `terra-signature` header (when Terra sent the webhook); without one, the workout's start.
+//!
+//! **Logging apps.** Nutrition and menstruation come from logging apps
+//! (`user.provider` `CRONOMETER`, `CLUE`, ...): that app is their registry entry.
 //!
 //! ## Mapping table
 //!
@@ -65,7 +69,7 @@
 //! | `metadata.start_time` / `end_time` | `start_ts` / `end_ts`, `utc_offset_s` (from `start_time`), `payload_ts` = `start_ts` |
 //! | `metadata.type` (Terra `ActivityType` code) | `activity_type` (8, 56, 57, 58, 88, 133 running; 7, 93, 94, 95 walking; 1, 14-19 cycling; 82-84 swimming; 35 hiking; 80, 97 strength_training; 100 yoga; 53, 54 rowing; 25 elliptical; 114 hiit; else other), `provider_activity_type` = the code as a string |
 //! | `metadata.name` | `name` |
-//! | `metadata.upload_type` 1 / 2 | `capture_mode` `automatic` / `manual`; 4 -> `deletion` |
+//! | `metadata.upload_type` 1 / 2 | `capture_mode` `automatic` / `manual`; 4 -> `deletion`; a value outside Terra's `UploadType` (0-6) is refused |
 //! | `distance_data.summary.distance_meters` | `distance_m` |
 //! | `distance_data.summary.steps` | `steps` |
 //! | `distance_data.summary.elevation.gain_actual_meters` | `elevation_gain_m` |
@@ -77,7 +81,7 @@
 //! | `power_data.avg_watts` | `avg_power_w` |
 //! | **sleep** | **`sleep`** (stream `session`) |
 //! | `metadata.start_time` / `end_time` / `is_nap` | `start_ts` / `end_ts` / `is_nap`, `utc_offset_s` |
-//! | `metadata.upload_type` (`SleepUploadType`) 1 / 2 | `capture_mode` `manual` / `automatic` |
+//! | `metadata.upload_type` (`SleepUploadType`) 1 / 2 | `capture_mode` `manual` / `automatic` (0, 3, 4: null; other values refused) |
 //! | `sleep_durations_data.other.duration_in_bed_seconds` | `in_bed_s` |
 //! | `sleep_durations_data.asleep.duration_asleep_state_seconds` | `asleep_s` |
 //! | `sleep_durations_data.asleep.duration_light_sleep_state_seconds` / `duration_deep_sleep_state_seconds` / `duration_REM_sleep_state_seconds` | `light_s` / `deep_s` / `rem_s` |
@@ -304,12 +308,15 @@ impl Adapter for TerraAdapter {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
+        // Terra pushes the data: it is received when Terra sent it, the signed `t` (a runtime
+        // that stamps its own receive time may overwrite this).
+        let sent_at = signature::signed_at_ms(request);
         let record = RawRecord {
             kind: kind.clone(),
             body: request.body.clone(),
             provider_user_id: provider_user_id.clone(),
             provider_notification_id: reference.clone(),
-            fetched_at: None,
+            fetched_at: sent_at,
         };
         Ok(vec![Notification {
             provider_notification_id: reference,
@@ -318,7 +325,7 @@ impl Adapter for TerraAdapter {
             action: NotificationAction::Other,
             record_id: None,
             range: None,
-            event_ts: None,
+            event_ts: sent_at,
             records: vec![record],
         }])
     }
@@ -360,7 +367,12 @@ mod tests {
     #[test]
     fn data_events_carry_the_body_and_the_terra_reference() {
         let body = r#"{"type":"daily","user":{"user_id":"u-1","provider":"OURA"},"data":[],"version":"2022-03-16"}"#;
-        let n = TerraAdapter.parse(&req(body, Some("ref-9"))).unwrap();
+        let mut r = req(body, Some("ref-9"));
+        r.headers
+            .push(("terra-signature".into(), "t=1782900000,v1=00".into()));
+        let n = TerraAdapter.parse(&r).unwrap();
+        assert_eq!(n[0].records[0].fetched_at, Some(1_782_900_000_000));
+        assert_eq!(n[0].event_ts, Some(1_782_900_000_000));
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].provider_notification_id.as_deref(), Some("ref-9"));
         assert_eq!(n[0].provider_user_id.as_deref(), Some("u-1"));
@@ -397,6 +409,15 @@ mod tests {
         assert_eq!(
             (e.kind(), e.field()),
             (ErrorKind::MalformedPayload, Some("user.user_id"))
+        );
+        let mut bytes = br#"{"type":"healthcheck","creation_timestamp":"x"}"#.to_vec();
+        bytes.insert(40, 0xff);
+        let mut r = req("", None);
+        r.body = Bytes::from(bytes);
+        let e = a.parse(&r).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.field()),
+            (ErrorKind::MalformedPayload, Some("$"))
         );
         let e = a.parse(&req(r#"{"type":7}"#, None)).unwrap_err();
         assert_eq!(

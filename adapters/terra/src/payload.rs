@@ -12,6 +12,17 @@ use crate::PROVIDER;
 
 /// Parses `bytes` as `T`; a failure names the JSON path of the offending field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    // JSON is UTF-8; serde_json does not check the strings of fields it skips, so check it all.
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(Error::malformed(
+            PROVIDER,
+            "$",
+            format!(
+                "the body is not UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -54,6 +54,13 @@ fn bad(reason: impl Into<String>) -> Error {
     Error::invalid_signature(PROVIDER, reason).with_field(SIGNATURE_HEADER)
 }
 
+/// The `t=` of a `terra-signature` header (when Terra sent the request), epoch ms; `None` when the
+/// header is absent or unreadable (verify has refused such a request already).
+pub fn signed_at_ms(request: &InboundRequest) -> Option<i64> {
+    let header = parse_header(request.header(SIGNATURE_HEADER)?).ok()?;
+    header.t_secs.checked_mul(1000)
+}
+
 /// The configured tolerance in seconds.
 fn tolerance_s(secrets: &Secrets) -> Result<i64> {
     match secrets.get(TOLERANCE_NAME) {
@@ -212,6 +219,16 @@ mod tests {
         let broken = secrets().with(TOLERANCE_NAME, "five minutes");
         let e = verify(&req(Some(&h), body), &broken, T * 1000).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn the_signing_time_is_read_from_the_header() {
+        assert_eq!(
+            signed_at_ms(&req(Some("t=1782900000,v1=00"), "{}")),
+            Some(1_782_900_000_000)
+        );
+        assert_eq!(signed_at_ms(&req(Some("v1=00"), "{}")), None);
+        assert_eq!(signed_at_ms(&req(None, "{}")), None);
     }
 
     #[test]

@@ -25,6 +25,9 @@
 //! [delivery]
 //! schedule_secs = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
 //!
+//! [retention]
+//! delivered_days = 7          # archive_days unset: raw records are kept for replay
+//!
 //! [providers.terra]
 //! webhook_secret = "fake-terra-signing-secret"
 //! [providers.oura]
@@ -83,6 +86,8 @@ pub struct Config {
     pub workers: WorkersConfig,
     /// Delivery retries and batching.
     pub delivery: DeliveryConfig,
+    /// How long delivered envelopes and archived records are kept.
+    pub retention: RetentionConfig,
     /// Per provider: app secrets and API base URL override.
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Tenants by id, each with its sinks.
@@ -144,6 +149,27 @@ impl Default for DeliveryConfig {
             throttle_floor_secs: 60,
             max_retry_after_secs: 6 * 3600,
             batch_size: 50,
+        }
+    }
+}
+
+/// Retention, applied hourly by the runtime.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Delivered outbox rows (and their attempts) are deleted this many days after delivery.
+    /// Pending and failed deliveries are never deleted.
+    pub delivered_days: u64,
+    /// Archived raw records older than this many days are deleted; unset keeps them (they are
+    /// what `nexus replay archive` re-derives items from).
+    pub archive_days: Option<u64>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            delivered_days: 7,
+            archive_days: None,
         }
     }
 }
@@ -265,6 +291,7 @@ impl fmt::Debug for Config {
             .field("auto_connect_tenant", &self.auto_connect_tenant)
             .field("workers", &self.workers)
             .field("delivery", &self.delivery)
+            .field("retention", &self.retention)
             .field("providers", &self.providers)
             .field("tenants", &self.tenants)
             .finish()
@@ -281,6 +308,7 @@ impl Default for Config {
             auto_connect_tenant: None,
             workers: WorkersConfig::default(),
             delivery: DeliveryConfig::default(),
+            retention: RetentionConfig::default(),
             providers: BTreeMap::new(),
             tenants: BTreeMap::new(),
         }

@@ -9,8 +9,10 @@
 //! - `records_fetched_total{provider}`, `items_normalized_total{provider}`,
 //!   `events_emitted_total{provider}`, `items_suppressed_total{provider}`;
 //! - `deliveries_total{sink,outcome}` (outcome: delivered, retry, failed, disabled);
-//! - `ingest_seconds` (inbox claim to commit), `delivery_seconds` (one sink batch), `end_to_end_seconds`
-//!   (received to delivered) histograms;
+//! - histograms `ingest_seconds` (processing of one request: claim to commit),
+//!   `received_to_committed_seconds` (webhook stored to its envelopes in the outbox, retries
+//!   included), `delivery_seconds` (one sink call), `outbox_to_delivered_seconds` (envelope written
+//!   to delivered, retries included); end to end = the last two together;
 //! - gauges `inbox_ready`, `inbox_delayed`, `inbox_leased`, `quarantined`, `outbox_pending`,
 //!   `outbox_failed`, `outbox_oldest_pending_seconds`.
 

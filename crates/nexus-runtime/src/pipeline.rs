@@ -10,12 +10,20 @@
 //! - nothing verified is dropped: an entry leaves the inbox only by the transaction that wrote its
 //!   output, or into the quarantine.
 //!
+//! Ordering: one claimer task claims entries oldest first and routes each to one of
+//! `workers.ingest` workers by its provider user, so a user's requests are processed one at a time
+//! in arrival order (an older version of a record cannot overtake a newer one), and different users
+//! in parallel. (Across several gateway processes this needs a per-connection lease in the store;
+//! see the scale-out note.)
+//!
 //! A request is all-or-nothing: if any of its records fails to normalize, none of its items are
 //! emitted and the request is quarantined (its fetched records are archived already).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use nexus_core::envelope::Source;
 use nexus_core::{
@@ -49,18 +57,35 @@ fn classify(e: Error) -> Failure {
     }
 }
 
-pub(crate) async fn worker_loop(inner: Arc<Inner>, owner: String) {
+/// The claimer: claims due inbox entries (oldest first) while workers have room, and hands each to
+/// the worker that owns its ordering key (provider + provider user), so one user's requests are
+/// processed one at a time, in arrival order, while different users' run concurrently.
+pub(crate) async fn claimer_loop(inner: Arc<Inner>, shards: Vec<mpsc::UnboundedSender<Work>>) {
     let mut shutdown = inner.shutdown.subscribe();
     let lease_ms = i64::try_from(inner.config.workers.inbox_lease_secs.saturating_mul(1000))
         .unwrap_or(i64::MAX);
+    // At most this many claimed entries wait or run at once (their leases are ticking).
+    let in_flight = Arc::new(Semaphore::new(shards.len().saturating_mul(4).max(1)));
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let claimed = match inner.store.claim_inbox(&owner, 1, lease_ms, now_ms()).await {
+        let free = in_flight.available_permits();
+        if free == 0 {
+            tokio::select! {
+                p = in_flight.clone().acquire_owned() => drop(p),
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let claimed = match inner
+            .store
+            .claim_inbox("claimer", free, lease_ms, now_ms())
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(worker = %owner, error = %e, "claiming inbox work failed");
+                tracing::error!(error = %e, "claiming inbox work failed");
                 tokio::time::sleep(inner.poll_interval()).await;
                 continue;
             }
@@ -74,9 +99,61 @@ pub(crate) async fn worker_loop(inner: Arc<Inner>, owner: String) {
             continue;
         }
         for c in claimed {
-            process_claimed(&inner, c).await;
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                // Cannot happen (we claimed at most `free`); the lease expires and it comes back.
+                continue;
+            };
+            let shard = shard_of(&ordering_key(&inner, &c), shards.len());
+            let work = Work {
+                claimed: c,
+                _permit: permit,
+            };
+            if shards.get(shard).is_none_or(|tx| tx.send(work).is_err()) {
+                // The workers are gone (shutdown); unprocessed leases expire and come back.
+                return;
+            }
         }
     }
+}
+
+/// One claimed entry and its in-flight slot.
+pub(crate) struct Work {
+    claimed: ClaimedInbox,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A worker: processes the entries of its shard one at a time, in the order claimed.
+pub(crate) async fn worker_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Work>) {
+    while let Some(work) = rx.recv().await {
+        process_claimed(&inner, work.claimed).await;
+    }
+}
+
+/// `provider:provider_user_id` of the request's first notification; the entry id when it names no
+/// user or does not parse (it is processed, and fails, on its own).
+fn ordering_key(inner: &Inner, c: &ClaimedInbox) -> String {
+    let provider = &c.entry.provider;
+    let user = inner
+        .adapters
+        .get(provider.as_str())
+        .and_then(|a| a.parse(&c.entry.request).ok())
+        .and_then(|ns| {
+            ns.into_iter().find_map(|n| {
+                n.provider_user_id
+                    .or_else(|| n.records.into_iter().find_map(|r| r.provider_user_id))
+            })
+        });
+    match user {
+        Some(u) => format!("{provider}:{u}"),
+        None => c.entry.id.clone(),
+    }
+}
+
+fn shard_of(key: &str, shards: usize) -> usize {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    usize::try_from(h.finish() % u64::try_from(shards.max(1)).unwrap_or(1)).unwrap_or(0)
 }
 
 /// Processes one claimed entry to its end: applied, retried or quarantined.
@@ -99,6 +176,11 @@ pub(crate) async fn process_claimed(inner: &Inner, claimed: ClaimedInbox) {
                 applied.suppressed as u64,
             );
             m.observe("ingest_seconds", started.elapsed());
+            let waited = now_ms().saturating_sub(claimed.entry.received_at);
+            m.observe(
+                "received_to_committed_seconds",
+                Duration::from_millis(u64::try_from(waited).unwrap_or(0)),
+            );
             if applied.fenced_out {
                 tracing::warn!(inbox_id = %fence.inbox_id, "lease lost before commit; another worker owns the request");
             }

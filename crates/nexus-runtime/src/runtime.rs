@@ -351,15 +351,26 @@ impl Runtime {
     /// Starts `workers.ingest` inbox workers and `workers.delivery` dispatchers per sink. Call once.
     pub fn spawn_workers(&self) {
         let mut tasks = Vec::new();
+        let mut shards = Vec::new();
         for n in 0..self.inner.config.workers.ingest.max(1) {
-            let name = format!("ingest-{n}");
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            shards.push(tx);
             let inner = self.inner.clone();
-            let owner = name.clone();
             tasks.push((
-                name,
-                tokio::spawn(async move { crate::pipeline::worker_loop(inner, owner).await }),
+                format!("ingest-{n}"),
+                tokio::spawn(async move { crate::pipeline::worker_loop(inner, rx).await }),
             ));
         }
+        let inner = self.inner.clone();
+        tasks.push((
+            "retention".to_owned(),
+            tokio::spawn(async move { retention_loop(inner).await }),
+        ));
+        let inner = self.inner.clone();
+        tasks.push((
+            "inbox-claimer".to_owned(),
+            tokio::spawn(async move { crate::pipeline::claimer_loop(inner, shards).await }),
+        ));
         for sink in self.inner.sinks.keys() {
             for n in 0..self.inner.config.workers.delivery.max(1) {
                 let name = format!("deliver-{sink}-{n}");
@@ -490,8 +501,19 @@ impl Runtime {
     }
 
     /// Creates or updates the connection of (`provider`, `provider_user_id`), encrypting its
-    /// tokens. An existing connection keeps its id.
+    /// tokens. An existing connection keeps its id. The tenant must be configured (it needs sinks
+    /// for the connection's data to go anywhere): otherwise a `Config` error.
     pub async fn connect(&self, c: NewConnection) -> Result<ConnectionRecord> {
+        if !self.inner.tenant_sinks.contains_key(&c.tenant_id) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "tenant {:?} is not configured; add [tenants.{}] with a sink first",
+                    c.tenant_id, c.tenant_id
+                ),
+            )
+            .with_field("tenant_id"));
+        }
         let now = now_ms();
         let existing = self
             .inner
@@ -572,5 +594,42 @@ impl Runtime {
             .await?;
         self.inner.outbox_wake.notify_waiters();
         Ok(())
+    }
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Applies `[retention]` at start and then hourly.
+async fn retention_loop(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let r = &inner.config.retention;
+        let days = |d: u64| i64::try_from(d).unwrap_or(i64::MAX).saturating_mul(DAY_MS);
+        let now = now_ms();
+        match inner
+            .store
+            .prune(
+                now.saturating_sub(days(r.delivered_days)),
+                r.archive_days.map(|d| now.saturating_sub(days(d))),
+            )
+            .await
+        {
+            Ok(p) if p.deliveries + p.archived > 0 => {
+                tracing::info!(
+                    deliveries = p.deliveries,
+                    archived = p.archived,
+                    "retention: pruned"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "retention: pruning failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => {}
+        }
     }
 }

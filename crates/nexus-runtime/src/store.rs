@@ -558,6 +558,15 @@ pub struct QueueDepths {
     pub oldest_pending_ms: i64,
 }
 
+/// What [`Store::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// Delivered outbox rows.
+    pub deliveries: u64,
+    /// Archived records.
+    pub archived: u64,
+}
+
 /// The durable state of the gateway. Object-safe (`Arc<dyn Store>`); every method is one
 /// transaction. Writes return only once durable.
 #[async_trait::async_trait]
@@ -698,6 +707,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queue depths.
     async fn depths(&self, now: Millis) -> Result<QueueDepths>;
+
+    /// Retention: deletes delivered outbox rows (and their attempts) last changed before
+    /// `delivered_before`, and archived records archived before `archive_before` when given.
+    /// Pending and failed deliveries, the inbox and the quarantine are never pruned. Added after
+    /// the first release of the trait, so it has a default that prunes nothing; backends override it.
+    async fn prune(
+        &self,
+        delivered_before: Millis,
+        archive_before: Option<Millis>,
+    ) -> Result<PruneReport> {
+        let _ = (delivered_before, archive_before);
+        Ok(PruneReport::default())
+    }
 }
 
 /// A `Storage` error with a reason and a cause.

@@ -38,6 +38,7 @@ macro_rules! store_suite {
             connections_are_unique_per_provider_user,
             archive_filters_and_pages,
             depths_count_every_queue,
+            prune_deletes_only_old_delivered_rows_and_old_archive,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -679,4 +680,70 @@ pub async fn depths_count_every_queue(store: &dyn Store) {
     assert_eq!(d.outbox_pending, 1);
     assert_eq!(d.oldest_pending_ms, 10);
     assert_eq!(d.quarantined, 0);
+}
+
+/// Retention deletes delivered rows older than the cut-off and the archive only when asked;
+/// pending and failed rows stay.
+pub async fn prune_deletes_only_old_delivered_rows_and_old_archive(store: &dyn Store) {
+    let s = sink("t1", "main");
+    store
+        .apply(batch(
+            None,
+            vec![group(
+                "t1",
+                "c1",
+                vec![profile("u1", 1.0), profile("u2", 2.0)],
+                &["main"],
+            )],
+        ))
+        .await
+        .unwrap();
+    store
+        .apply(batch(
+            None,
+            vec![group("t1", "c1", vec![profile("u3", 3.0)], &["other"])],
+        ))
+        .await
+        .unwrap();
+    let c = store.claim_deliveries(&s, 10, LEASE, T0).await.unwrap();
+    assert_eq!(c.len(), 1);
+    store
+        .record_deliveries(vec![result(&c[0], 1, "delivered", DeliveryNext::Delivered)])
+        .await
+        .unwrap();
+    store
+        .archive(vec![NewArchivedRecord {
+            provider: "fake".into(),
+            tenant_id: "t1".into(),
+            connection_id: "c1".into(),
+            inbox_id: None,
+            record: RawRecord::new("kind", b"{}".to_vec()),
+            archived_at: T0,
+        }])
+        .await
+        .unwrap();
+    // Nothing is older than T0 yet.
+    assert_eq!(
+        store.prune(T0, Some(T0)).await.unwrap(),
+        PruneReport::default()
+    );
+    let r = store.prune(T0 + 1, None).await.unwrap();
+    assert_eq!(r.deliveries, 1);
+    assert_eq!(r.archived, 0);
+    assert!(
+        store
+            .attempts(&c[0].row.delivery_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let left = store
+        .deliveries(&DeliveryFilter {
+            limit: 10,
+            ..DeliveryFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1, "the pending row of the other sink stays");
+    assert_eq!(store.prune(T0 + 1, Some(T0 + 1)).await.unwrap().archived, 1);
 }

@@ -326,6 +326,8 @@ async fn push_end_to_end_into_the_default_jsonl_sink() {
     let metrics = rt.render_metrics().await.unwrap();
     assert!(metrics.contains("nexus_webhooks_verified_total{provider=\"fakepush\"} 3"));
     assert!(metrics.contains("nexus_events_emitted_total{provider=\"fakepush\"} 2"));
+    assert!(metrics.contains("nexus_received_to_committed_seconds_count 3"));
+    assert!(metrics.contains("nexus_outbox_to_delivered_seconds_count 2"));
     assert!(rt.readiness().await.ready);
     rt.shutdown().await;
 }
@@ -545,6 +547,31 @@ async fn fetches_use_the_token_and_retry_after_429() {
         .await
         .unwrap();
     assert!(conn.sealed_tokens.is_some());
+    let unknown_tenant = rt
+        .connect(NewConnection {
+            tenant_id: "ghost".into(),
+            user_id: "u".into(),
+            external_user_ref: "e".into(),
+            provider: "fakefetch".into(),
+            provider_user_id: "pu-x".into(),
+            tokens: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown_tenant.kind(), ErrorKind::Config);
+    // The stored tokens decrypt to what was given; the record holds only ciphertext.
+    assert_eq!(
+        rt.tokens(&conn).unwrap().unwrap().access_token,
+        "fake-token-9"
+    );
+    assert!(
+        !conn
+            .sealed_tokens
+            .as_ref()
+            .unwrap()
+            .windows(12)
+            .any(|w| w == b"fake-token-9")
+    );
     rt.replay_quarantined(None).await.unwrap();
     wait_until("delivery after the 429", || async {
         sink.seen().len() == 1
@@ -801,5 +828,62 @@ async fn two_tenants_never_cross_deliver() {
     let mut sorted = revs.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, vec![1, 2, 3, 4, 5]);
+    rt.shutdown().await;
+}
+
+/// With several workers, one user's requests are still processed in arrival order: revision n
+/// carries the n-th value sent, never an older one after a newer one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_users_requests_are_processed_in_arrival_order() {
+    let (store, _dir) = temp_store();
+    let sink = FakeRecordingSink::new();
+    let mut cfg = config(PUSH_CONFIG);
+    cfg.workers.ingest = 4;
+    let rt = Runtime::builder(cfg, store)
+        .adapters(vec![leak(FakePushAdapter::new("fakepush"))])
+        .cipher(test_cipher())
+        .sink("default", "jsonl", sink.clone())
+        .build()
+        .await
+        .unwrap();
+    // Everything is in the inbox before the workers start, so they compete for it.
+    for n in 0..30 {
+        for user in ["u-a", "u-b", "u-c"] {
+            rt.enqueue(
+                "fakepush",
+                push_request(
+                    "fake-push-secret",
+                    serde_json::json!({"user": user, "profiles": [{"id": user, "w": n}]}),
+                ),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    rt.spawn_workers();
+    wait_until("all 90 deliveries", || async { sink.seen().len() == 90 }).await;
+    for user in ["u-a", "u-b", "u-c"] {
+        let mine: Vec<(i64, f64)> = sink
+            .delivered_envelopes()
+            .iter()
+            .filter(|e| e["external_user_ref"] == user)
+            .map(|e| {
+                (
+                    e["data"][0]["revision"].as_i64().unwrap(),
+                    e["data"][0]["weight_kg"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(mine.len(), 30);
+        let mut by_rev = mine.clone();
+        by_rev.sort_by_key(|(r, _)| *r);
+        for (i, (rev, w)) in by_rev.iter().enumerate() {
+            assert_eq!(*rev, i as i64 + 1, "{user}");
+            assert_eq!(
+                *w, i as f64,
+                "{user}: revision {rev} carries an out-of-order value"
+            );
+        }
+    }
     rt.shutdown().await;
 }

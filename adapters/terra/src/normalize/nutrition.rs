@@ -4,7 +4,7 @@ use nexus_core::identity::daily_native_id;
 use nexus_core::items::Nutrition;
 use nexus_core::{Item, ItemBody, NormalizeContext, Normalized, Result};
 
-use super::{data_of, day_of, metadata, non_negative, span, user_id};
+use super::{data_of, day_of, device, metadata, non_negative, span, user_id};
 use crate::PROVIDER;
 use crate::payload::{self, DataEvent};
 
@@ -32,12 +32,20 @@ pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalize
             sodium_mg: g("sodium_mg", macros.and_then(|x| x.sodium_mg))?,
             water_ml: non_negative(&p("summary.water_ml"), summary.and_then(|s| s.water_ml))?,
         };
-        out.push(Item::new(
-            PROVIDER,
-            &daily_native_id(&uid, &date),
-            midnight,
-            ItemBody::Nutrition(item),
-        ));
+        // The logging app (`user.provider`, e.g. CRONOMETER) is the source in the registry.
+        let dev = device(user.as_ref(), None);
+        out.push(
+            Item::new(
+                PROVIDER,
+                &daily_native_id(&uid, &date),
+                midnight,
+                ItemBody::Nutrition(item),
+            )
+            .with_device(dev.as_ref().map(|d| d.1.device_id.clone())),
+        );
+        if let Some(d) = dev {
+            out.add_device(d.1);
+        }
     }
     Ok(out)
 }

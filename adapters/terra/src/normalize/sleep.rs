@@ -8,12 +8,18 @@ use super::{Series, data_of, device, metadata, non_negative, percent, span, time
 use crate::PROVIDER;
 use crate::payload::{self, DataEvent, LevelSample};
 
-/// Terra `SleepUploadType` (differs from the activity `UploadType`): 1 manual, 2 automatic.
-fn capture_mode(upload_type: Option<f64>) -> Option<CaptureMode> {
+/// Terra `SleepUploadType` (differs from the activity `UploadType`): 0 unknown, 1 manual,
+/// 2 automatic, 3 tentative, 4 indeterminate; other values are refused.
+fn capture_mode(field: &str, upload_type: Option<f64>) -> Result<Option<CaptureMode>> {
     match upload_type {
-        Some(1.0) => Some(CaptureMode::Manual),
-        Some(2.0) => Some(CaptureMode::Automatic),
-        _ => None,
+        None | Some(0.0 | 3.0 | 4.0) => Ok(None),
+        Some(1.0) => Ok(Some(CaptureMode::Manual)),
+        Some(2.0) => Ok(Some(CaptureMode::Automatic)),
+        Some(x) => Err(Error::malformed(
+            PROVIDER,
+            field,
+            format!("{x} is not a Terra SleepUploadType (0-4)"),
+        )),
     }
 }
 
@@ -172,7 +178,7 @@ pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalize
             stages,
         };
         let dev = device(user.as_ref(), s.device_data.as_ref());
-        let mode = capture_mode(m.upload_type);
+        let mode = capture_mode(&p("metadata.upload_type"), m.upload_type)?;
         out.push(
             Item::new(PROVIDER, &native, start.epoch_ms, ItemBody::Sleep(item))
                 .with_device(dev.as_ref().map(|d| d.1.device_id.clone()))

@@ -661,6 +661,17 @@ fn bad_input_names_the_field() {
         Some("data[0].metadata.end_time")
     );
 
+    let bad_upload = json!({"type": "activity", "user": user(), "data": [{"metadata": {"summary_id": "a", "type": 8, "upload_type": 9, "start_time": "2026-07-01T00:00:00Z"}}]});
+    assert_eq!(
+        run("activity", &bad_upload).unwrap_err().field(),
+        Some("data[0].metadata.upload_type")
+    );
+    let bad_sleep_upload = json!({"type": "sleep", "user": user(), "data": [{"metadata": {"upload_type": 5, "start_time": "2026-07-01T00:00:00Z"}}]});
+    assert_eq!(
+        run("sleep", &bad_sleep_upload).unwrap_err().field(),
+        Some("data[0].metadata.upload_type")
+    );
+
     let no_user = json!({"type": "daily", "data": []});
     assert_eq!(
         run("daily", &no_user).unwrap_err().field(),
