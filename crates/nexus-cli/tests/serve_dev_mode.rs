@@ -86,8 +86,9 @@ fn serve_in_dev_mode_takes_a_signed_terra_webhook_to_the_jsonl_file() {
         .unwrap()
         .to_owned();
     wait_for_line(&rx, "DEV MODE", &mut log);
-    let hint = wait_for_line(&rx, "send it a recorded Terra webhook", &mut log);
-    assert!(hint.contains("dev sign --provider terra"), "{hint}");
+    wait_for_line(&rx, "send it a recorded Terra webhook", &mut log);
+    let curl = wait_for_line(&rx, "dev sign --provider terra", &mut log);
+    assert!(curl.trim_start().starts_with("curl -sS http://"), "{curl}");
 
     let sign = nexus(dir.path())
         .args(["dev", "sign", "--provider", "terra"])

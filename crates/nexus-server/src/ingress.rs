@@ -59,6 +59,33 @@ fn inbound_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes)
     }
 }
 
+/// Bounds a whole webhook request, body reading included: a client that sends slowly cannot hold
+/// a connection and a handler forever.
+pub(crate) async fn request_deadline(
+    State(limit): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                limit_ms = limit.as_millis() as u64,
+                "a webhook request took too long (slow client); answered 408, nothing stored"
+            );
+            error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request was not received and answered within {} s",
+                    limit.as_secs_f64()
+                ),
+                None,
+            )
+        }
+    }
+}
+
 /// The handler of `/webhooks/{provider}` for every method.
 pub(crate) async fn webhook(
     State(state): State<Arc<AppState>>,

@@ -10,7 +10,8 @@
 //!   and then answered 200; the pipeline processes it asynchronously. An unknown provider gets 404
 //!   naming the known ones; a body over the limit 413; a provider whose secret is not configured
 //!   503; a store that cannot take the request within the provider's deadline 503 with
-//!   `Retry-After`, so the provider retries.
+//!   `Retry-After`, so the provider retries; a request that takes longer than
+//!   [`ServerOptions::request_timeout`] as a whole (a client sending its body slowly) 408.
 //! - `GET|HEAD|POST /webhooks/{provider}`: subscription handshakes (`Adapter::handshake`) are
 //!   answered on the same path.
 //! - `GET /healthz`: the process answers. `GET /readyz`: the store answers and the workers are
@@ -34,7 +35,10 @@ use axum::routing::{any, get};
 use nexus_core::{Error, ErrorKind, Result};
 use nexus_runtime::Runtime;
 
-pub use options::{DEFAULT_ACK_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEV_SECRET, ServerOptions};
+pub use options::{
+    DEFAULT_ACK_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEV_SECRET,
+    ServerOptions,
+};
 
 /// Histogram (in the runtime's metrics) of the time from receiving a verified webhook to
 /// answering it after the durable write.
@@ -61,8 +65,14 @@ impl Server {
 
     /// The routes.
     pub fn router(&self) -> Router {
-        Router::new()
+        let webhooks = Router::new()
             .route("/webhooks/{provider}", any(ingress::webhook))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.state.options.request_timeout,
+                ingress::request_deadline,
+            ));
+        Router::new()
+            .merge(webhooks)
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
             .route("/metrics", get(health::metrics))

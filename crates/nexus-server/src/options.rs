@@ -9,6 +9,10 @@ use nexus_core::{AdapterDescriptor, Secrets};
 /// Default largest accepted webhook body: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
+/// Longest a webhook request may take from its first byte to our answer (a client that sends its
+/// body slowly is answered 408 and nothing is stored).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long a provider waits for our answer when its adapter does not say.
 pub const DEFAULT_ACK_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -25,6 +29,8 @@ pub struct ServerOptions {
     /// Dev mode: the value of every required app secret that is not configured
     /// ([`DEV_SECRET`]). `None` in production: a provider without its secret is answered 503.
     pub dev_secret: Option<String>,
+    /// Longest a webhook request may take, body included (408 after it).
+    pub request_timeout: Duration,
     /// Fraction of the provider's answer deadline that storing a request may take before the
     /// provider is told to retry (503); the rest is left for the network.
     pub deadline_share: f64,
@@ -35,6 +41,7 @@ impl Default for ServerOptions {
         ServerOptions {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             dev_secret: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             deadline_share: 0.8,
         }
     }
@@ -45,6 +52,7 @@ impl fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("max_body_bytes", &self.max_body_bytes)
             .field("dev_secret", &self.dev_secret.as_ref().map(|_| "<set>"))
+            .field("request_timeout", &self.request_timeout)
             .field("deadline_share", &self.deadline_share)
             .finish()
     }

@@ -419,3 +419,42 @@ async fn shutdown_finishes_requests_in_flight() {
     assert_eq!(inflight.await.unwrap(), 200);
     assert_eq!(store.inbox.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_client_sending_its_body_slowly_gets_408_and_nothing_is_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let options = ServerOptions {
+        request_timeout: Duration::from_millis(300),
+        ..small_body_limit()
+    };
+    let r = start_with(Arc::new(FakeStore::default()), CONFIGURED, options, false).await;
+    let addr = r.base.trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // Announces 100 bytes, sends 10, then stalls.
+    sock.write_all(
+        format!(
+            "POST /webhooks/{} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 100\r\n\r\n{{\"user\":\"u",
+            fake_adapter::ID
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = sock.read(&mut buf).await.unwrap();
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer to a stalled request");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(r.store.inbox.lock().unwrap().is_empty());
+    r.stop().await;
+}

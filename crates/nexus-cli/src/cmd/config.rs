@@ -37,26 +37,8 @@ pub fn run(args: Args) -> Result<(), String> {
                 Some(f) => println!("configuration: {} (+ NEXUS_* variables)", f.display()),
                 None => println!("configuration: built-in defaults (+ NEXUS_* variables)"),
             }
+            // The runtime's check also builds every sink, so sink options (URLs, secrets) are checked.
             let mut problems = config.check();
-            // Sink options the kind cannot work with (webhook URL, secret format), checked by
-            // building the sink; jsonl and stdout sinks are not built here (building opens files).
-            for (tenant, t) in &config.tenants {
-                for (name, sink) in &t.sinks {
-                    if sink.kind != nexus_sink_webhook::KIND {
-                        continue;
-                    }
-                    if let Err(e) = nexus_sink_webhook::WebhookSink::from_json(&sink.to_json()) {
-                        problems.push(nexus_runtime::config::Problem {
-                            severity: Severity::Error,
-                            key: format!(
-                                "tenants.{tenant}.sinks.{name}{}",
-                                e.field().map(|f| format!(".{f}")).unwrap_or_default()
-                            ),
-                            message: e.message().to_owned(),
-                        });
-                    }
-                }
-            }
             problems.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.key.cmp(&b.key)));
             let errors = problems
                 .iter()
