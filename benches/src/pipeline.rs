@@ -1,0 +1,147 @@
+//! The real pipeline on an on-disk SQLite store, for the pipeline and memory benches: signed Terra
+//! webhooks go through `Runtime::ingest` (verify + durable inbox write), the ingest workers
+//! (parse, archive, normalize, dedupe + outbox in one transaction), until every request has left
+//! the inbox. The tenant's sink is disabled before the workers start, so nothing is delivered and
+//! the figure is "notifications in -> outbox committed".
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use nexus_core::InboundRequest;
+use nexus_runtime::store::{QueueDepths, SinkRef};
+use nexus_runtime::{Config, Runtime, Store, now_ms};
+use nexus_store_sqlite::SqliteStore;
+use tokio::task::JoinSet;
+
+use crate::terra;
+
+/// The tenant and sink of the bench gateway.
+pub const TENANT: &str = "bench";
+/// The sink name.
+pub const SINK: &str = "main";
+
+/// A gateway runtime on a fresh SQLite file under `dir`, with `ingest_workers` workers.
+pub async fn start(dir: &Path, ingest_workers: usize) -> Runtime {
+    let toml = format!(
+        r#"data_dir = "{dir}"
+encryption_key = "{key}"
+auto_connect_tenant = "{TENANT}"
+[workers]
+ingest = {ingest_workers}
+poll_interval_ms = 20
+[providers.terra]
+webhook_secret = "{secret}"
+[tenants.{TENANT}.sinks.{SINK}]
+kind = "jsonl"
+path = "{dir}/envelopes.jsonl"
+"#,
+        dir = dir.display(),
+        key = "0000000000000000000000000000000000000000000000000000000000000000",
+        secret = terra::FAKE_SECRET,
+    );
+    let config = Config::from_sources(Some(&toml), std::iter::empty()).expect("bench config");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.join("nexus.db")).expect("open the SQLite store"));
+    // Nothing is delivered: the figure stops at the committed outbox.
+    store
+        .set_sink_enabled(
+            &SinkRef {
+                tenant_id: TENANT.into(),
+                sink_id: SINK.into(),
+            },
+            false,
+            Some("benchmark: measure up to the outbox"),
+            now_ms(),
+        )
+        .await
+        .expect("disable the sink");
+    let rt = Runtime::builder(config, store)
+        .build()
+        .await
+        .expect("build the runtime");
+    rt.spawn_workers();
+    rt
+}
+
+/// A Terra webhook body for notification `i` made from `template` (a body whose dates are
+/// `day0` and the day after): user `i % users`, day `i / users` after `day0`, so every
+/// notification carries new data.
+pub fn vary(template: &str, day0: jiff::civil::Date, i: usize, users: usize) -> Bytes {
+    let shift = jiff::Span::new().days(i64::try_from(i / users).unwrap_or(0));
+    let d0 = day0.checked_add(shift).expect("date in range");
+    let d1 = d0.tomorrow().expect("date in range");
+    let next0 = day0.tomorrow().expect("date in range");
+    // Replace the later date first so the shifted first date is not shifted twice.
+    let body = template
+        .replace(&next0.to_string(), "\u{1}")
+        .replace(&day0.to_string(), &d0.to_string())
+        .replace('\u{1}', &d1.to_string())
+        .replace(
+            "6d1c2f4e-3a58-4b2e-9f77-0c1ab2d3e4f5",
+            &format!("bench-user-{:04}", i % users),
+        );
+    Bytes::from(body)
+}
+
+/// Signs `body` as Terra would, now.
+pub fn signed(body: Bytes, i: usize) -> InboundRequest {
+    let t = now_ms() / 1000;
+    terra::signed_request(terra::FAKE_SECRET, t, &format!("ref-{i}"), body)
+}
+
+/// Ingests `requests` with at most `concurrency` in flight (as the HTTP ingress would under that
+/// many concurrent provider requests).
+pub async fn ingest_all(rt: &Runtime, requests: Vec<InboundRequest>, concurrency: usize) {
+    let mut set = JoinSet::new();
+    for r in requests {
+        while set.len() >= concurrency {
+            set.join_next().await.expect("a task").expect("ingest task");
+        }
+        let rt = rt.clone();
+        set.spawn(async move {
+            rt.ingest("terra", r).await.expect("ingest");
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("ingest task");
+    }
+}
+
+/// Waits until the workers have processed `total` requests in all (an in-memory counter: polling
+/// the store's queue depths would itself cost a scan per poll), then returns the store's depths.
+pub async fn drain(rt: &Runtime, total: u64, timeout: Duration) -> QueueDepths {
+    let until = Instant::now() + timeout;
+    let m = rt.metrics();
+    loop {
+        let done = m.counter("requests_processed_total", &[("provider", "terra")]);
+        if done >= total {
+            return rt.store().depths(now_ms()).await.expect("depths");
+        }
+        if Instant::now() > until {
+            let d = rt.store().depths(now_ms()).await.expect("depths");
+            panic!("the pipeline did not drain: {done} of {total} processed, {d:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat`.
+pub fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return f64::NAN;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
