@@ -14,13 +14,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace_root() -> PathBuf {
-    // xtask lives in <root>/xtask.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
 fn run_cmd(cmd: &mut Command) -> Result<(), String> {
     eprintln!("xtask: running {cmd:?}");
     let status = cmd
@@ -62,7 +55,7 @@ fn python_venv(root: &Path) -> Result<PathBuf, String> {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let root = workspace_root();
+    let root = crate::util::root();
     let python = python_venv(&root)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
 

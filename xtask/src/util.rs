@@ -4,8 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The workspace root (the parent of `xtask/`).
+///
+/// Read at run time from `CARGO_MANIFEST_DIR`, which `cargo run` (the `cargo xtask` alias) sets for
+/// the checkout being worked on. The compile-time value is only a fallback: with a target dir
+/// shared by several checkouts, an up-to-date xtask binary may have been built from another one.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
