@@ -1,7 +1,7 @@
 //! End to end, notifications in -> outbox committed, SQLite on disk (WAL, synchronous=FULL):
 //!
 //! 1. **MB/s of provider JSON**: signed Terra `daily` webhooks of a full day (1,440 HR samples,
-//!    ~120 kB) through `Runtime::ingest` and the ingest workers, 64 requests in flight (target:
+//!    ~120 kB) through `Runtime::ingest` and 16 ingest workers, 64 requests in flight (target:
 //!    at least 20 MB/s on one core). Run it pinned to one core:
 //!    `taskset -c 0 cargo bench -p nexus-benches --bench pipeline`; the CPU seconds the process
 //!    used are printed too (MB per CPU-second).
