@@ -89,21 +89,22 @@ pub fn chunk_samples(spec: &SeriesSpec<'_>, mut samples: Vec<Sample>) -> Vec<Ite
         return Vec::new();
     }
     dedupe_samples(&mut samples);
-    // Samples are sorted: count the windows first, so every vector is allocated once.
-    let windows = 1 + samples
-        .windows(2)
-        .filter(|w| window_start(w[0].ts) != window_start(w[1].ts))
-        .count();
-    let mut items = Vec::with_capacity(windows);
-    let mut rest = samples.into_iter().peekable();
-    while let Some(first) = rest.next() {
-        let start = window_start(first.ts);
-        let mut current = Vec::new();
-        current.push(first);
-        while let Some(s) = rest.next_if(|s| window_start(s.ts) == start) {
-            current.push(s);
+    // Samples are sorted: measure each window's run first, so every vector is allocated once.
+    let mut runs: Vec<usize> = Vec::new();
+    let mut run_start = 0;
+    for i in 1..=samples.len() {
+        if i == samples.len() || window_start(samples[i].ts) != window_start(samples[i - 1].ts) {
+            runs.push(i - run_start);
+            run_start = i;
         }
-        items.extend(make_chunk(spec, start, current));
+    }
+    let mut items = Vec::with_capacity(runs.len());
+    let mut rest = samples.into_iter();
+    for n in runs {
+        let current: Vec<Sample> = rest.by_ref().take(n).collect();
+        if let Some(start) = current.first().map(|s| window_start(s.ts)) {
+            items.extend(make_chunk(spec, start, current));
+        }
     }
     items
 }

@@ -104,8 +104,10 @@ pub(super) fn normalize(record: &RawRecord, ctx: &NormalizeContext) -> Result<No
         start.epoch_ms,
         ItemBody::Sleep(sleep),
     ));
-    for item in chunks.into_iter().flatten() {
-        out.push(item);
+    for series_items in chunks {
+        for item in series_items {
+            out.push(item);
+        }
     }
     Ok(out)
 }
