@@ -64,16 +64,22 @@ impl<'a> SeriesSpec<'a> {
 /// Sorts samples by `ts` and keeps one per `ts`: the last one in input order wins (the latest
 /// value replaces earlier ones).
 pub fn dedupe_samples(samples: &mut Vec<Sample>) {
-    // A stable sort keeps input order among equal ts; then keep the last of each run.
-    samples.sort_by_key(|s| s.ts);
-    let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
-    for s in samples.drain(..) {
-        match out.last_mut() {
-            Some(last) if last.ts == s.ts => *last = s,
-            _ => out.push(s),
-        }
+    // Already sorted with one sample per ts (the usual case): nothing to do.
+    if samples.is_sorted_by(|a, b| a.ts < b.ts) {
+        return;
     }
-    *samples = out;
+    // A stable sort keeps input order among equal ts; then keep the last of each run: `dedup_by`
+    // keeps the first element of a run, so each later duplicate is swapped into the kept slot
+    // before being dropped.
+    samples.sort_by_key(|s| s.ts);
+    samples.dedup_by(|later, kept| {
+        if later.ts == kept.ts {
+            std::mem::swap(later, kept);
+            true
+        } else {
+            false
+        }
+    });
 }
 
 /// Cuts samples into chunk items, one per UTC quarter hour that has samples, in window order.
@@ -83,56 +89,47 @@ pub fn chunk_samples(spec: &SeriesSpec<'_>, mut samples: Vec<Sample>) -> Vec<Ite
         return Vec::new();
     }
     dedupe_samples(&mut samples);
-    let columns: Vec<String> = spec
-        .event_type
-        .columns()
-        .iter()
-        .map(|c| (*c).to_owned())
-        .collect();
-    let mut items = Vec::new();
-    let mut current: Vec<Sample> = Vec::new();
-    let mut current_start = window_start(samples[0].ts);
-    for s in samples {
-        let ws = window_start(s.ts);
-        if ws != current_start && !current.is_empty() {
-            items.extend(make_chunk(
-                spec,
-                current_start,
-                &columns,
-                std::mem::take(&mut current),
-            ));
+    // Samples are sorted: measure each window's run first, so every vector is allocated once.
+    let mut runs: Vec<usize> = Vec::new();
+    let mut run_start = 0;
+    for i in 1..=samples.len() {
+        if i == samples.len() || window_start(samples[i].ts) != window_start(samples[i - 1].ts) {
+            runs.push(i - run_start);
+            run_start = i;
         }
-        current_start = ws;
-        current.push(s);
     }
-    if !current.is_empty() {
-        items.extend(make_chunk(spec, current_start, &columns, current));
+    let mut items = Vec::with_capacity(runs.len());
+    let mut rest = samples.into_iter();
+    for n in runs {
+        let current: Vec<Sample> = rest.by_ref().take(n).collect();
+        if let Some(start) = current.first().map(|s| window_start(s.ts)) {
+            items.extend(make_chunk(spec, start, current));
+        }
     }
     items
 }
 
-fn make_chunk(
-    spec: &SeriesSpec<'_>,
-    start: i64,
-    columns: &[String],
-    samples: Vec<Sample>,
-) -> Option<Item> {
+fn make_chunk(spec: &SeriesSpec<'_>, start: i64, samples: Vec<Sample>) -> Option<Item> {
     let chunk = TimeseriesChunk {
         window_start: Some(start),
         window_end: Some(start + WINDOW_MS),
         chunk_index: Some(chunk_index(start)),
         day_complete: spec.day_complete,
         resolution_s: spec.resolution_s,
-        columns: columns.to_vec(),
+        columns: spec
+            .event_type
+            .columns()
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
         samples,
     };
     let body = ItemBody::from_chunk(spec.event_type, chunk)?;
     let native = chunk_native_id(spec.provider_user_id, spec.device_native_id, start);
-    Some(
-        Item::new(spec.provider, &native, start, body)
-            .with_device(spec.device_id.clone())
-            .with_capture_mode(spec.capture_mode),
-    )
+    let mut item = Item::with_native_id(spec.provider, native, start, body);
+    item.device_id.clone_from(&spec.device_id);
+    item.capture_mode = spec.capture_mode;
+    Some(item)
 }
 
 /// Merges an incoming chunk into a stored one: the union of their samples by `ts`, the incoming

@@ -20,12 +20,37 @@ pub fn source_id(event_type: EventType, provider: &str, native_id: &str) -> Stri
     h.update(provider.as_bytes());
     h.update(b":");
     h.update(native_id.as_bytes());
-    hex::encode(h.finalize())
+    digest_hex(&h.finalize().into())
 }
 
 /// Lowercase hex SHA-256 of a string.
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    digest_hex(&Sha256::digest(s.as_bytes()).into())
+}
+
+/// Lowercase hex of a SHA-256 digest, written into a stack buffer and allocated once (the hot
+/// path of every item: no per-character iterator).
+fn digest_hex(digest: &[u8; 32]) -> String {
+    let mut buf = [0u8; 64];
+    hex_into(digest, &mut buf);
+    hex_string(&buf)
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes the lowercase hex of `bytes` into `out`, which holds exactly two bytes per input byte.
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(b & 0x0f)];
+    }
+}
+
+/// `buf` holds only ASCII (hex digits written by `hex_into`), so it is always valid UTF-8.
+fn hex_string(buf: &[u8]) -> String {
+    std::str::from_utf8(buf)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// Native id of a daily aggregate: `<provider_user_id>:<YYYY-MM-DD>`.
@@ -35,10 +60,17 @@ pub fn daily_native_id(provider_user_id: &str, date: &str) -> String {
 
 /// Native id of a timeseries chunk: `<provider_user_id>:<device native id or "-">:<window_start>`.
 pub fn chunk_native_id(provider_user_id: &str, device: Option<&str>, window_start: i64) -> String {
-    format!(
-        "{provider_user_id}:{}:{window_start}",
-        device.unwrap_or("-")
-    )
+    use std::fmt::Write as _;
+    let device = device.unwrap_or("-");
+    // 20 characters hold any i64.
+    let mut id = String::with_capacity(provider_user_id.len() + device.len() + 22);
+    id.push_str(provider_user_id);
+    id.push(':');
+    id.push_str(device);
+    id.push(':');
+    // Writing to a String cannot fail.
+    let _ = write!(id, "{window_start}");
+    id
 }
 
 /// Native id of profile and connection state: `<provider_user_id>`.
@@ -54,8 +86,11 @@ pub fn device_id(provider: &str, device_native_key: &str) -> String {
     h.update(provider.as_bytes());
     h.update(b":");
     h.update(device_native_key.as_bytes());
-    let digest = hex::encode(h.finalize());
-    format!("dev_{}", &digest[..24])
+    let digest: [u8; 32] = h.finalize().into();
+    // "dev_" + 24 hex digits = the first 12 bytes of the digest.
+    let mut buf = *b"dev_000000000000000000000000";
+    hex_into(&digest[..12], &mut buf[4..]);
+    hex_string(&buf)
 }
 
 #[cfg(test)]

@@ -171,10 +171,20 @@ impl Item {
     /// body's event type, sets `provider_ref` to the native id, `revision` 1, no device, no capture
     /// mode.
     pub fn new(provider: &str, native_id: &str, payload_ts: i64, body: ItemBody) -> Item {
+        Item::with_native_id(provider, native_id.to_owned(), payload_ts, body)
+    }
+
+    /// [`Item::new`] taking the native id by value, so a composed id is not copied again.
+    pub(crate) fn with_native_id(
+        provider: &str,
+        native_id: String,
+        payload_ts: i64,
+        body: ItemBody,
+    ) -> Item {
         Item {
             data_version: DATA_VERSION.to_owned(),
-            source_id: source_id(body.event_type(), provider, native_id),
-            provider_ref: native_id.to_owned(),
+            source_id: source_id(body.event_type(), provider, &native_id),
+            provider_ref: native_id,
             device_id: None,
             payload_ts,
             revision: 1,

@@ -35,7 +35,9 @@ fn ts_ms(ts: Timestamp) -> i64 {
 /// RFC 3339 / ISO 8601 with an offset (`2024-03-10T07:15:00-05:00`, `...Z`, fractional seconds).
 /// An IANA annotation (`...[America/New_York]`) fills `timezone`.
 pub fn parse_rfc3339(provider: &str, field: &str, s: &str) -> Result<LocalTime> {
-    if let Ok(z) = s.parse::<Zoned>() {
+    // A zoned time needs a `[time zone]` annotation: without a '[' the parse can only fail, and
+    // building its error costs more than the parse that follows.
+    if let Some(z) = s.contains('[').then(|| s.parse::<Zoned>().ok()).flatten() {
         return Ok(LocalTime {
             epoch_ms: ts_ms(z.timestamp()),
             utc_offset_s: Some(z.offset().seconds()),

@@ -56,7 +56,10 @@ pub(crate) fn sampled_series(series: &Obj<'_>, min: f64, max: f64) -> Result<Vec
         #[allow(clippy::cast_precision_loss)] // i is bounded by MAX_ITEMS
         let offset_ms = i as f64 * interval_s * 1000.0;
         #[allow(clippy::cast_precision_loss)] // epoch ms of 1900-2200 are exact in f64
-        let ts = epoch_ms_checked(PROVIDER, &path(), start as f64 + offset_ms)?;
+        let ms = start as f64 + offset_ms;
+        // The item's path is built only when the time is out of range (the same error again).
+        let ts = epoch_ms_checked(PROVIDER, "", ms)
+            .or_else(|_| epoch_ms_checked(PROVIDER, &path(), ms))?;
         out.push(Sample::one(ts, value));
     }
     Ok(out)

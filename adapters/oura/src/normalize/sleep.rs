@@ -75,18 +75,11 @@ pub(super) fn normalize(record: &RawRecord, ctx: &NormalizeContext) -> Result<No
         stages: stages(&doc, start.epoch_ms, end.epoch_ms)?,
     };
 
-    let mut out = Normalized::default();
-    out.push(Item::new(
-        PROVIDER,
-        id,
-        start.epoch_ms,
-        ItemBody::Sleep(sleep),
-    ));
-
     let series = [
         ("heart_rate", EventType::HeartRateSeries, 20.0, 250.0),
         ("hrv", EventType::HrvRmssdSeries, 0.0, 1000.0),
     ];
+    let mut chunks = Vec::with_capacity(series.len());
     for (key, event_type, min, max) in series {
         let Some(obj) = doc.obj_opt(key)? else {
             continue;
@@ -98,7 +91,21 @@ pub(super) fn normalize(record: &RawRecord, ctx: &NormalizeContext) -> Result<No
         let user = provider_user_id(record, ctx)?;
         let mut spec = SeriesSpec::new(PROVIDER, event_type, user);
         spec.resolution_s = obj.f64_opt("interval")?;
-        for item in chunk_samples(&spec, samples) {
+        chunks.push(chunk_samples(&spec, samples));
+    }
+
+    // Items are large: allocate their vector once rather than moving them on every growth.
+    let mut out = Normalized::default();
+    out.items
+        .reserve_exact(1 + chunks.iter().map(Vec::len).sum::<usize>());
+    out.push(Item::new(
+        PROVIDER,
+        id,
+        start.epoch_ms,
+        ItemBody::Sleep(sleep),
+    ));
+    for series_items in chunks {
+        for item in series_items {
             out.push(item);
         }
     }
