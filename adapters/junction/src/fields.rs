@@ -2,6 +2,9 @@
 //! the JSON path of the field (`data.data[3].timestamp`) and the reason, so bad input never panics
 //! and never turns into a silently wrong value.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use nexus_core::time::{LocalTime, parse_rfc3339};
 use nexus_core::{Error, Result};
 use serde_json::{Map, Value};
@@ -9,10 +12,14 @@ use serde_json::{Map, Value};
 use crate::PROVIDER;
 
 /// A JSON object together with its path from the payload root.
+///
+/// The path is only turned into a string when an error names it: an array element keeps its
+/// array's path (shared) and its index, so walking a batch of samples formats nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct Obj<'a> {
     map: &'a Map<String, Value>,
-    path: String,
+    path: Arc<str>,
+    index: Option<usize>,
 }
 
 /// Why a value does not fit, for error messages.
@@ -31,7 +38,11 @@ fn kind_of(v: &Value) -> &'static str {
 pub(crate) fn object_at(value: &Value, path: impl Into<String>) -> Result<Obj<'_>> {
     let path = path.into();
     match value {
-        Value::Object(map) => Ok(Obj { map, path }),
+        Value::Object(map) => Ok(Obj {
+            map,
+            path: path.into(),
+            index: None,
+        }),
         other => Err(Error::malformed(
             PROVIDER,
             if path.is_empty() {
@@ -47,10 +58,10 @@ pub(crate) fn object_at(value: &Value, path: impl Into<String>) -> Result<Obj<'_
 impl<'a> Obj<'a> {
     /// The JSON path of `key` inside this object.
     pub(crate) fn path_of(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
+        match self.index {
+            Some(i) => format!("{}[{i}].{key}", self.path),
+            None if self.path.is_empty() => key.to_owned(),
+            None => format!("{}.{key}", self.path),
         }
     }
 
@@ -155,7 +166,34 @@ impl<'a> Obj<'a> {
 
     /// The `i`-th element of the array at `key`, as an object.
     pub(crate) fn elem(&self, key: &str, i: usize, v: &'a Value) -> Result<Obj<'a>> {
-        object_at(v, format!("{}[{i}]", self.path_of(key)))
+        elem_at(&self.path_of(key).into(), i, v)
+    }
+
+    /// A non-empty string, trimmed and lowercased (units); borrowed when already lowercase.
+    pub(crate) fn lower_str_opt(&self, key: &str) -> Result<Option<Cow<'a, str>>> {
+        Ok(self.nonempty_str_opt(key)?.map(|s| {
+            if s.chars().any(char::is_uppercase) {
+                Cow::Owned(s.to_lowercase())
+            } else {
+                Cow::Borrowed(s)
+            }
+        }))
+    }
+
+    /// An RFC 3339 time with an offset, as epoch ms only.
+    pub(crate) fn time_ms_opt(&self, key: &str) -> Result<Option<i64>> {
+        match self.str_opt(key)? {
+            None => Ok(None),
+            Some(s) => match fast_epoch_ms(s) {
+                Some(ms) => Ok(Some(ms)),
+                None => parse_rfc3339(PROVIDER, &self.path_of(key), s).map(|t| Some(t.epoch_ms)),
+            },
+        }
+    }
+
+    pub(crate) fn time_ms_req(&self, key: &str) -> Result<i64> {
+        self.time_ms_opt(key)?
+            .ok_or_else(|| self.bad(key, "required time is missing"))
     }
 
     /// An RFC 3339 time with an offset.
@@ -188,6 +226,109 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// The `i`-th element of the array whose path is `array_path`, as an object.
+pub(crate) fn elem_at<'a>(array_path: &Arc<str>, i: usize, v: &'a Value) -> Result<Obj<'a>> {
+    match v {
+        Value::Object(map) => Ok(Obj {
+            map,
+            path: Arc::clone(array_path),
+            index: Some(i),
+        }),
+        other => Err(Error::malformed(
+            PROVIDER,
+            format!("{array_path}[{i}]"),
+            format!("expected an object, got {}", kind_of(other)),
+        )),
+    }
+}
+
+/// Epoch ms of the common RFC 3339 shape `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, for
+/// years 1971-9000 (so the result is positive and far from the parser's range limits). `None`
+/// for anything else, which then goes through the full parser (`parse_rfc3339`), so its
+/// acceptance and its errors stay the full parser's; this only skips it for the plain shape.
+fn fast_epoch_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut n = 0i64;
+        for &c in b.get(r)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i64::from(c - b'0');
+        }
+        Some(n)
+    };
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1971..=9000).contains(&year) || !(1..=12).contains(&month) || hour > 23 {
+        return None;
+    }
+    if minute > 59 || second > 59 {
+        return None;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day < 1 || day > month_days {
+        return None;
+    }
+    let mut pos = 19;
+    let mut ms = 0i64;
+    if b[pos] == b'.' {
+        pos += 1;
+        let start = pos;
+        while pos < b.len() && b[pos].is_ascii_digit() {
+            if pos - start < 3 {
+                ms = ms * 10 + i64::from(b[pos] - b'0');
+            }
+            pos += 1;
+        }
+        let digits = pos - start;
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        for _ in digits..3 {
+            ms *= 10;
+        }
+    }
+    let offset_s = match &b[pos..] {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let digit = |c: u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
+            let (h, m) = (
+                digit(*h1)? * 10 + digit(*h2)?,
+                digit(*m1)? * 10 + digit(*m2)?,
+            );
+            if h > 17 || m > 59 {
+                return None;
+            }
+            let off = h * 3600 + m * 60;
+            if *sign == b'-' { -off } else { off }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
+    Some(secs * 1000 + ms)
+}
+
 /// Rounds a converted value to 9 decimal places, so a unit conversion does not print binary
 /// noise (`0.97 * 100` is `97.00000000000001` in f64). Far below any sensor's precision.
 pub(crate) fn tidy(x: f64) -> f64 {
@@ -214,6 +355,63 @@ mod tests {
         assert_eq!(e.field(), Some("data.data[0].timezone_offset"));
         assert_eq!(root.obj_req("nope").unwrap_err().field(), Some("nope"));
         assert!(object_at(&json!([1]), "").is_err());
+    }
+
+    #[test]
+    fn the_fast_time_path_agrees_with_the_full_parser() {
+        let cases = [
+            "2024-03-10T07:05:00-05:00",
+            "2024-03-10T17:40:00+05:30",
+            "2024-02-29T23:59:59Z",
+            "2000-02-29T00:00:00.5+00:00",
+            "2100-12-31T23:59:59.123456789-17:59",
+            "1971-01-01T00:00:00.12+01:00",
+            "2026-11-18T14:00:00+00:00",
+            "8999-06-15T12:34:56.007Z",
+        ];
+        for s in cases {
+            let full = parse_rfc3339(PROVIDER, "t", s).unwrap().epoch_ms;
+            assert_eq!(fast_epoch_ms(s), Some(full), "{s}");
+        }
+        // Shapes the fast path leaves to the full parser, whatever it decides about them.
+        for s in [
+            "2023-02-29T00:00:00Z",
+            "2024-03-10T07:05:60Z",
+            "2024-03-10 07:05:00Z",
+            "2024-03-10T07:05:00",
+            "2024-03-10T07:05:00+0530",
+            "2024-03-10T07:05:00.Z",
+            "2024-03-10T07:05:00z",
+            "2024-03-10T07:05:00-05:00[America/New_York]",
+            "1970-01-01T00:00:00Z",
+            "+2024-03-10T07:05:00Z",
+            "2024-03-10T24:00:00Z",
+            "2024-13-10T07:05:00Z",
+            "2024-03-10T07:05:00.1234567890Z",
+        ] {
+            assert_eq!(fast_epoch_ms(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn element_errors_name_the_index() {
+        let v = json!({"data": [{"value": "x"}, 3]});
+        let root = object_at(&v, "").unwrap();
+        let arr = root.arr_req("data").unwrap();
+        let p: Arc<str> = root.path_of("data").into();
+        let s = elem_at(&p, 0, &arr[0]).unwrap();
+        assert_eq!(
+            s.f64_req("value").unwrap_err().field(),
+            Some("data[0].value")
+        );
+        assert_eq!(
+            s.time_ms_req("timestamp").unwrap_err().field(),
+            Some("data[0].timestamp")
+        );
+        assert_eq!(
+            elem_at(&p, 1, &arr[1]).unwrap_err().field(),
+            Some("data[1]")
+        );
     }
 
     #[test]

@@ -87,6 +87,19 @@ impl SourceInfo {
         })
     }
 
+    /// Checks a sample's own Source Type as `with_type` would, naming `field()` only on failure.
+    pub(crate) fn check_type(
+        &self,
+        field: impl FnOnce() -> String,
+        source_type: &str,
+    ) -> Result<()> {
+        if key_part_ok(source_type) {
+            Ok(())
+        } else {
+            check_key_part(&field(), source_type)
+        }
+    }
+
     /// The device's native key, `<slug>:<source type>`.
     pub(crate) fn device_key(&self) -> String {
         format!("{}:{}", self.slug, self.source_type)
@@ -121,12 +134,15 @@ impl SourceInfo {
 
 /// Slugs and types become parts of composed native ids joined by `:`: refuse anything that could
 /// make two different keys collide.
-fn check_key_part(field: &str, s: &str) -> Result<()> {
-    let ok = !s.is_empty()
+fn key_part_ok(s: &str) -> bool {
+    !s.is_empty()
         && s.len() <= 64
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+fn check_key_part(field: &str, s: &str) -> Result<()> {
+    if key_part_ok(s) {
         Ok(())
     } else {
         Err(Error::malformed(

@@ -9,7 +9,9 @@
 //! `:deviation`, since two Junction resources feed it), and the snapshot native id is
 //! `<user_id>:<resource>:<slug>:<source type>:<timestamp ms>`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use nexus_core::chunking::{SeriesSpec, chunk_samples};
 use nexus_core::items::{BloodPressure, BodyMeasurement, Sample, TemperatureKind};
@@ -20,7 +22,7 @@ use nexus_core::{Error, ErrorKind, EventType, Item, ItemBody, Normalized, Result
 
 use crate::PROVIDER;
 use crate::event::Series;
-use crate::fields::{Obj, tidy};
+use crate::fields::{Obj, elem_at, tidy};
 use crate::source::SourceInfo;
 
 fn bad_unit(s: &Obj<'_>, expected: &str, got: &str) -> Error {
@@ -44,8 +46,8 @@ fn in_range(s: &Obj<'_>, v: f64, lo: f64, hi: f64) -> Result<f64> {
 }
 
 /// The sample's unit, lowercased; `None` means the resource's documented unit.
-fn unit(s: &Obj<'_>) -> Result<Option<String>> {
-    Ok(s.nonempty_str_opt("unit")?.map(str::to_lowercase))
+fn unit<'a>(s: &Obj<'a>) -> Result<Option<Cow<'a, str>>> {
+    s.lower_str_opt("unit")
 }
 
 /// Temperatures in Celsius; `delta` converts a Fahrenheit difference rather than a reading.
@@ -131,18 +133,18 @@ fn is_interval(series: Series) -> bool {
 /// with `duration_s` from `end` when given.
 fn sample(series: Series, s: &Obj<'_>, value: f64) -> Result<Sample> {
     if !is_interval(series) {
-        return Ok(Sample::one(s.time_req("timestamp")?.epoch_ms, value));
+        return Ok(Sample::one(s.time_ms_req("timestamp")?, value));
     }
-    let start = match s.time_opt("start")? {
-        Some(t) => t.epoch_ms,
-        None => s.time_req("timestamp")?.epoch_ms,
+    let start = match s.time_ms_opt("start")? {
+        Some(t) => t,
+        None => s.time_ms_req("timestamp")?,
     };
-    let duration_s = match s.time_opt("end")? {
+    let duration_s = match s.time_ms_opt("end")? {
         None => None,
-        Some(end) if end.epoch_ms >= start => {
+        Some(end) if end >= start => {
             // A difference of two instants within 1900-2200: far below 2^53 ms.
             #[allow(clippy::cast_precision_loss)] // exact for these magnitudes
-            let d = (end.epoch_ms - start) as f64 / 1000.0;
+            let d = (end - start) as f64 / 1000.0;
             Some(d)
         }
         Some(_) => {
@@ -231,16 +233,23 @@ pub(super) fn normalize(series: Series, user_id: &str, data: &Obj<'_>) -> Result
     let samples = data.arr_req("data")?;
     let snapshot = matches!(series, Series::BloodPressure | Series::Weight | Series::Fat);
 
-    let mut groups: BTreeMap<(String, EventType), Group> = BTreeMap::new();
+    // Keyed by the sample's Source Type: every sample shares the slug, so this orders groups as
+    // their device keys (`<slug>:<type>`) would.
+    let mut groups: BTreeMap<(&str, EventType), Group> = BTreeMap::new();
+    let array_path: Arc<str> = data.path_of("data").into();
     // Snapshot items by native id: a later sample with the same key replaces an earlier one.
     let mut snapshots: BTreeMap<String, (Item, SourceInfo)> = BTreeMap::new();
     for (i, v) in samples.iter().enumerate() {
-        let s = data.elem("data", i, v)?;
-        let src = match s.nonempty_str_opt("type")? {
-            Some(t) => source.with_type(&s.path_of("type"), t)?,
-            None => source.clone(),
-        };
+        let s = elem_at(&array_path, i, v)?;
+        let sample_type = s.nonempty_str_opt("type")?;
+        if let Some(t) = sample_type {
+            source.check_type(|| s.path_of("type"), t)?;
+        }
         if snapshot {
+            let src = match sample_type {
+                Some(t) => source.with_type(&s.path_of("type"), t)?,
+                None => source.clone(),
+            };
             let ts = s.time_req("timestamp")?.epoch_ms;
             let native = snapshot_native(user_id, series, &src, ts);
             let item = Item::new(PROVIDER, &native, ts, snapshot_body(series, &s)?)
@@ -251,15 +260,22 @@ pub(super) fn normalize(series: Series, user_id: &str, data: &Obj<'_>) -> Result
         }
         let (event_type, value) = chunk_value(series, &s)?;
         let smp = sample(series, &s, value)?;
-        groups
-            .entry((src.device_key(), event_type))
-            .or_insert_with(|| Group {
-                event_type,
-                source: src.clone(),
-                samples: Vec::new(),
-            })
-            .samples
-            .push(smp);
+        let type_key = sample_type.unwrap_or(source.source_type.as_str());
+        let group = match groups.entry((type_key, event_type)) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let src = match sample_type {
+                    Some(t) => source.with_type(&s.path_of("type"), t)?,
+                    None => source.clone(),
+                };
+                e.insert(Group {
+                    event_type,
+                    source: src,
+                    samples: Vec::with_capacity(samples.len()),
+                })
+            }
+        };
+        group.samples.push(smp);
     }
 
     let mut out = Normalized::default();
