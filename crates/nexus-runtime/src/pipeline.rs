@@ -1,6 +1,6 @@
 //! The ingest worker: inbox -> `Adapter::parse` -> connection lookup -> `Adapter::fetch` (paced,
-//! with the connection's decrypted token) -> archive raw records -> `Adapter::normalize` ->
-//! dedupe + outbox in one transaction ([`Store::apply`](crate::store::Store::apply)).
+//! with the connection's decrypted token) -> `Adapter::normalize` -> archive raw records + dedupe
+//! + outbox in one transaction ([`Store::apply`](crate::store::Store::apply)).
 //!
 //! Failure handling, per inbox entry:
 //! - retryable (provider 5xx, 429, network, storage): put back with backoff (`Retry-After`
@@ -17,7 +17,8 @@
 //! see the scale-out note.)
 //!
 //! A request is all-or-nothing: if any of its records fails to normalize, none of its items are
-//! emitted and the request is quarantined (its fetched records are archived already).
+//! emitted and the request is quarantined (its fetched records are archived first). Otherwise its
+//! raw records are archived in the apply transaction itself.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -362,27 +363,31 @@ async fn process(inner: &Inner, claimed: &ClaimedInbox) -> Result<Applied, Failu
             })
         })
         .collect();
-    if !to_archive.is_empty() {
-        inner
-            .store
-            .archive(to_archive)
-            .await
-            .map_err(Failure::Retry)?;
-    }
-
     let mut groups = Vec::new();
     for (conn, sources, records) in fetched {
-        groups.push(
-            normalize_group(inner, adapter, &conn, sources, &records)
-                .map_err(Failure::Quarantine)?,
-        );
+        match normalize_group(inner, adapter, &conn, sources, &records) {
+            Ok(g) => groups.push(g),
+            Err(e) => {
+                // Quarantined, but its raw records are kept for a replay after the fix.
+                if !to_archive.is_empty() {
+                    inner
+                        .store
+                        .archive(to_archive)
+                        .await
+                        .map_err(Failure::Retry)?;
+                }
+                return Err(Failure::Quarantine(e));
+            }
+        }
     }
+    // The raw records are archived in the same transaction as the items derived from them.
     let applied = inner
         .store
         .apply(ApplyBatch {
             fence: Some(claimed.fence()),
             emitted_at: now_ms(),
             groups,
+            archive: to_archive,
         })
         .await
         .map_err(classify)?;

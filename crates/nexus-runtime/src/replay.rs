@@ -108,6 +108,7 @@ impl Runtime {
                         fence: None,
                         emitted_at: now_ms(),
                         groups,
+                        archive: Vec::new(),
                     })
                     .await?;
                 report.envelopes += applied.envelopes.len();

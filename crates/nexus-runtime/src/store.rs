@@ -312,9 +312,9 @@ pub struct ApplyGroup {
     pub sinks: Vec<String>,
 }
 
-/// One transaction's worth of normalized items: [`Store::apply`] loads the dedupe states, runs
-/// `nexus_core::dedupe`, writes the new states and the outbox rows, and completes the fenced inbox
-/// entry, all or nothing.
+/// One transaction's worth of normalized items: [`Store::apply`] archives the raw records, loads
+/// the dedupe states, runs `nexus_core::dedupe`, writes the new states and the outbox rows, and
+/// completes the fenced inbox entry, all or nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyBatch {
     /// The inbox entry this came from: deleted in the same transaction; if its lease was lost
@@ -324,6 +324,10 @@ pub struct ApplyBatch {
     pub emitted_at: Millis,
     /// Groups, one per connection.
     pub groups: Vec<ApplyGroup>,
+    /// Raw records to archive in the same transaction (the records the groups were normalized
+    /// from; `[]` for replay). Not written when the batch is fenced out: the worker that holds the
+    /// lease archives them.
+    pub archive: Vec<NewArchivedRecord>,
 }
 
 /// What [`Store::apply`] wrote.
@@ -656,7 +660,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- dedupe and outbox ----
 
-    /// In ONE transaction: checks the fence (if any), loads the dedupe states of every item's
+    /// In ONE transaction: checks the fence (if any), archives the batch's raw records, loads the
+    /// dedupe states of every item's
     /// (tenant, connection, source_id), runs [`plan_group`] (`nexus_core::dedupe`), writes the new
     /// states and one outbox row per emitted envelope and sink, and deletes the fenced inbox entry.
     async fn apply(&self, batch: ApplyBatch) -> Result<Applied>;

@@ -114,6 +114,7 @@ fn batch(fence: Option<InboxFence>, groups: Vec<ApplyGroup>) -> ApplyBatch {
         fence,
         emitted_at: T0,
         groups,
+        archive: Vec::new(),
     }
 }
 
@@ -306,15 +307,30 @@ pub async fn apply_refuses_a_lost_lease_and_writes_nothing(store: &dyn Store) {
     assert_eq!(new.len(), 1);
     let item = profile("u1", 70.0);
     let sid = item.item.source_id.clone();
-    let a = store
-        .apply(batch(
-            Some(old[0].fence()),
-            vec![group("t1", "c1", vec![item.clone()], &["main"])],
-        ))
-        .await
-        .unwrap();
+    let raw = NewArchivedRecord {
+        provider: "fake".into(),
+        tenant_id: "t1".into(),
+        connection_id: "c1".into(),
+        inbox_id: Some(old[0].entry.id.clone()),
+        record: RawRecord::new("profile", bytes::Bytes::from_static(b"{\"w\":70}")),
+        archived_at: T0,
+    };
+    let mut stale = batch(
+        Some(old[0].fence()),
+        vec![group("t1", "c1", vec![item.clone()], &["main"])],
+    );
+    stale.archive = vec![raw.clone()];
+    let a = store.apply(stale).await.unwrap();
     assert!(a.fenced_out);
     assert!(a.envelopes.is_empty());
+    let all = ArchiveFilter {
+        limit: 10,
+        ..ArchiveFilter::default()
+    };
+    assert!(
+        store.archived(&all).await.unwrap().is_empty(),
+        "a fenced-out batch archives nothing"
+    );
     assert!(
         store
             .dedupe_state("t1", "c1", &sid)
@@ -332,16 +348,19 @@ pub async fn apply_refuses_a_lost_lease_and_writes_nothing(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
-    // The current holder emits revision 1, once.
-    let b = store
-        .apply(batch(
-            Some(new[0].fence()),
-            vec![group("t1", "c1", vec![item], &["main"])],
-        ))
-        .await
-        .unwrap();
+    // The current holder emits revision 1, once, and archives its raw record in the same
+    // transaction.
+    let mut current = batch(
+        Some(new[0].fence()),
+        vec![group("t1", "c1", vec![item], &["main"])],
+    );
+    current.archive = vec![raw.clone()];
+    let b = store.apply(current).await.unwrap();
     assert_eq!(b.envelopes.len(), 1);
     assert_eq!(b.envelopes[0].data[0].revision, 1);
+    let archived = store.archived(&all).await.unwrap();
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0].record, raw.record);
 }
 
 /// The same source_id in two tenants (or two connections) has independent state.

@@ -112,6 +112,63 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, sink_id)
     );
     "#,
+    // 2: bodies as BLOBs, after the small columns. The inbox and the quarantine keep the request's
+    // method, path, query and headers as JSON in `request` and its body in `body`; the archive keeps
+    // the record's metadata in `record` and its bytes in `body`. Rows written by version 1 have
+    // `body` NULL and the whole value (body in base64) in the JSON column, and are still read.
+    // `inbox` and `outbox` are rebuilt so that their lease and state columns come before the large
+    // ones (SQLite walks a row's overflow pages to reach a column stored after a large one), and
+    // `outbox_by_state` lets the queue depths count rows without reading envelope bodies.
+    r#"
+    CREATE TABLE inbox_v2 (
+        id            TEXT PRIMARY KEY,
+        provider      TEXT NOT NULL,
+        received_at   INTEGER NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        available_at  INTEGER NOT NULL,
+        lease_token   TEXT,
+        lease_owner   TEXT,
+        last_error    TEXT,
+        request       TEXT NOT NULL,
+        body          BLOB
+    );
+    INSERT INTO inbox_v2 (id, provider, received_at, attempts, available_at, lease_token,
+                          lease_owner, last_error, request, body)
+        SELECT id, provider, received_at, attempts, available_at, lease_token, lease_owner,
+               last_error, request, NULL
+        FROM inbox;
+    DROP TABLE inbox;
+    ALTER TABLE inbox_v2 RENAME TO inbox;
+    CREATE INDEX inbox_due ON inbox (available_at, id);
+
+    ALTER TABLE quarantine ADD COLUMN body BLOB;
+    ALTER TABLE archive ADD COLUMN body BLOB;
+
+    CREATE TABLE outbox_v2 (
+        delivery_id      TEXT PRIMARY KEY,
+        tenant_id        TEXT NOT NULL,
+        sink_id          TEXT NOT NULL,
+        event_id         TEXT NOT NULL,
+        event_type       TEXT NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        state            TEXT NOT NULL,
+        next_attempt_at  INTEGER NOT NULL,
+        lease_token      TEXT,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        body             BLOB NOT NULL
+    );
+    INSERT INTO outbox_v2 (delivery_id, tenant_id, sink_id, event_id, event_type, attempts, state,
+                           next_attempt_at, lease_token, last_error, created_at, updated_at, body)
+        SELECT delivery_id, tenant_id, sink_id, event_id, event_type, attempts, state,
+               next_attempt_at, lease_token, last_error, created_at, updated_at, body
+        FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v2 RENAME TO outbox;
+    CREATE INDEX outbox_due ON outbox (tenant_id, sink_id, state, next_attempt_at);
+    CREATE INDEX outbox_by_state ON outbox (state, created_at);
+    "#,
 ];
 
 /// Applies the migrations `conn` has not seen yet. Returns the resulting version.

@@ -74,13 +74,16 @@ impl Writer {
     }
 }
 
+/// Runs one cached (prepared once per connection) statement without parameters.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT op")
-        .map_err(|e| crate::db_error("savepoint", e))?;
+    run_cached(conn, "SAVEPOINT op").map_err(|e| crate::db_error("savepoint", e))?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch("RELEASE op")
-                .map_err(|e| crate::db_error("release savepoint", e))?;
+            run_cached(conn, "RELEASE op").map_err(|e| crate::db_error("release savepoint", e))?;
             Ok(v)
         }
         Err(e) => {
@@ -100,7 +103,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = run_cached(&conn, "BEGIN IMMEDIATE") {
             // Without a transaction nothing may run: dropping the jobs answers their callers with
             // a storage error (their reply channels close).
             tracing::error!(error = %e, jobs = jobs.len(), "SQLite writer could not begin a transaction");
@@ -108,7 +111,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
             continue;
         }
         let finishers: Vec<Finish> = jobs.into_iter().map(|j| j(&conn)).collect();
-        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let commit = run_cached(&conn, "COMMIT").map_err(|e| e.to_string());
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
