@@ -161,6 +161,7 @@
 mod normalize;
 mod payload;
 mod signature;
+mod stamp;
 
 use nexus_core::adapter::{SecretSpec, SignatureScheme};
 use nexus_core::{

@@ -9,19 +9,29 @@ use serde::de::DeserializeOwned;
 use nexus_core::{Error, Result};
 
 use crate::PROVIDER;
+use crate::stamp::Stamp;
 
 /// Parses `bytes` as `T`; a failure names the JSON path of the offending field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     // JSON is UTF-8; serde_json does not check the strings of fields it skips, so check it all.
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(Error::malformed(
-            PROVIDER,
-            "$",
-            format!(
-                "the body is not UTF-8 (invalid byte at offset {})",
-                e.valid_up_to()
-            ),
-        ));
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(Error::malformed(
+                PROVIDER,
+                "$",
+                format!(
+                    "the body is not UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            ));
+        }
+    };
+    // Parsed as text, so strings are not checked a second time. Tracking the path costs on every
+    // field, so only a body that fails is parsed again, through serde_path_to_error, for the path
+    // of the offending field (and the same error as a tracked parse gives).
+    if let Ok(v) = serde_json::from_str(text) {
+        return Ok(v);
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -85,43 +95,43 @@ pub struct DeviceData {
 
 #[derive(Debug, Deserialize)]
 pub struct HrSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub bpm: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct RmssdSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub hrv_rmssd: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SdnnSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub hrv_sdnn: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct StepSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub steps: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CalorieSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub calories: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct DistanceSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub distance_meters: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct OxygenSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub percentage: Option<f64>,
     /// Blood (SpO2) or muscle (SmO2) saturation.
     #[serde(rename = "type")]
@@ -130,39 +140,39 @@ pub struct OxygenSample {
 
 #[derive(Debug, Deserialize)]
 pub struct BreathSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub breaths_per_min: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct TemperatureSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub temperature_celsius: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct GlucoseSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     #[serde(rename = "blood_glucose_mg_per_dL")]
     pub mg_dl: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct LevelSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub level: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct BloodPressureSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub systolic_bp: Option<f64>,
     pub diastolic_bp: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct FlowSample {
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Stamp>,
     pub flow: Option<f64>,
 }
 

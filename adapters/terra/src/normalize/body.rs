@@ -14,6 +14,7 @@ use super::{
 };
 use crate::PROVIDER;
 use crate::payload::{self, DataEvent};
+use crate::stamp::stamp_time;
 
 pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalized> {
     let (user, data) = data_of(payload::parse::<DataEvent<payload::Body>>(body)?)?;
@@ -79,7 +80,7 @@ pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalize
                     "blood_pressure_data.blood_pressure_samples[{k}].{x}"
                 ))
             };
-            let at = time(&f("timestamp"), s.timestamp.as_deref())?;
+            let at = stamp_time(s.timestamp.as_ref(), || f("timestamp"))?;
             let item = BloodPressure {
                 systolic_mmhg: non_negative(&f("systolic_bp"), s.systolic_bp)?,
                 diastolic_mmhg: non_negative(&f("diastolic_bp"), s.diastolic_bp)?,

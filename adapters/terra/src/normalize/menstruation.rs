@@ -9,6 +9,7 @@ use nexus_core::{Error, Item, ItemBody, NormalizeContext, Normalized, Result};
 use super::{count, data_of, day_of, device, metadata, span, time, user_id};
 use crate::PROVIDER;
 use crate::payload::{self, DataEvent};
+use crate::stamp::stamp_ms;
 
 /// Terra `MenstruationFlow`: 0 unknown, 1 none, 2 light, 3 medium, 4 heavy, 5 "had" (flow
 /// without an amount, Nexus `unknown`).
@@ -68,7 +69,7 @@ pub(super) fn normalize(body: &[u8], ctx: &NormalizeContext) -> Result<Normalize
                     format!("unknown flow {v}"),
                 )
             })?;
-            let ts = time(&format!("{path}.timestamp"), s.timestamp.as_deref())?.epoch_ms;
+            let ts = stamp_ms(s.timestamp.as_ref(), || format!("{path}.timestamp"))?;
             if latest.is_none_or(|(t, _)| ts >= t) {
                 latest = Some((ts, f));
             }

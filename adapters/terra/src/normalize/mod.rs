@@ -149,10 +149,15 @@ fn device(user: Option<&User>, data: Option<&DeviceData>) -> Option<(String, Dev
 
 /// Checks a value that must be finite and >= 0.
 fn non_negative(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+    non_negative_at(v, || field.to_owned())
+}
+
+/// [`non_negative`] with the field named by `field`, called only for an error (sample loops).
+fn non_negative_at(v: Option<f64>, field: impl FnOnce() -> String) -> Result<Option<f64>> {
     match v {
         Some(x) if !x.is_finite() || x < 0.0 => Err(Error::malformed(
             PROVIDER,
-            field,
+            field(),
             format!("expected a value >= 0, got {x}"),
         )),
         other => Ok(other),
@@ -161,10 +166,15 @@ fn non_negative(field: &str, v: Option<f64>) -> Result<Option<f64>> {
 
 /// Checks a percentage (0-100).
 fn percent(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+    percent_at(v, || field.to_owned())
+}
+
+/// [`percent`] with the field named by `field`, called only for an error.
+fn percent_at(v: Option<f64>, field: impl FnOnce() -> String) -> Result<Option<f64>> {
     match v {
         Some(x) if !(0.0..=100.0).contains(&x) => Err(Error::malformed(
             PROVIDER,
-            field,
+            field(),
             format!("expected a percentage 0-100, got {x}"),
         )),
         other => Ok(other),
@@ -173,6 +183,11 @@ fn percent(field: &str, v: Option<f64>) -> Result<Option<f64>> {
 
 /// A whole count (steps): Terra may write `7902` or `7902.0`; fractions and negatives are refused.
 fn count(field: &str, v: Option<f64>) -> Result<Option<i64>> {
+    count_at(v, || field.to_owned())
+}
+
+/// [`count`] with the field named by `field`, called only for an error.
+fn count_at(v: Option<f64>, field: impl FnOnce() -> String) -> Result<Option<i64>> {
     match v {
         None => Ok(None),
         Some(x) if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.0e15 => {
@@ -182,7 +197,7 @@ fn count(field: &str, v: Option<f64>) -> Result<Option<i64>> {
         }
         Some(x) => Err(Error::malformed(
             PROVIDER,
-            field,
+            field(),
             format!("expected a whole count >= 0, got {x}"),
         )),
     }

@@ -6,12 +6,13 @@ use nexus_core::chunking::{SeriesSpec, chunk_samples};
 use nexus_core::items::{Sample, TemperatureKind};
 use nexus_core::{CaptureMode, Device, Error, EventType, ItemBody, Normalized, Result};
 
-use super::{non_negative, percent, time};
+use super::{count_at, non_negative_at, percent_at};
 use crate::PROVIDER;
 use crate::payload::{
     BreathSample, CalorieSample, DistanceSample, GlucoseSample, HeartRateDetailed, LevelSample,
     OxygenSample, StepSample, TemperatureSample,
 };
+use crate::stamp::{Stamp, stamp_ms};
 
 /// Top of the stress scale Terra reports (0-100, Garmin-style).
 const STRESS_SCALE_MAX: f64 = 100.0;
@@ -37,8 +38,9 @@ pub(crate) struct Series<'a> {
     stress: Vec<Sample>,
 }
 
-fn ts(path: &str, i: usize, t: Option<&str>) -> Result<i64> {
-    Ok(time(&format!("{path}[{i}].timestamp"), t)?.epoch_ms)
+/// Epoch ms of sample `i` of the array at `path`; the field path is built only for an error.
+fn ts(path: &str, i: usize, t: Option<&Stamp>) -> Result<i64> {
+    stamp_ms(t, || format!("{path}[{i}].timestamp"))
 }
 
 impl<'a> Series<'a> {
@@ -70,25 +72,34 @@ impl<'a> Series<'a> {
     /// `heart_rate_data.detailed`: heart rate, HRV RMSSD and HRV SDNN, each to its own series.
     pub fn heart(&mut self, path: &str, d: Option<&HeartRateDetailed>) -> Result<()> {
         let Some(d) = d else { return Ok(()) };
-        for (i, s) in d.hr_samples.iter().flatten().enumerate() {
-            let p = format!("{path}.hr_samples");
-            if let Some(v) = non_negative(&format!("{p}[{i}].bpm"), s.bpm)? {
-                self.heart_rate
-                    .push(Sample::one(ts(&p, i, s.timestamp.as_deref())?, v));
+        if let Some(samples) = &d.hr_samples {
+            self.heart_rate.reserve(samples.len());
+            for (i, s) in samples.iter().enumerate() {
+                let at = || format!("{path}.hr_samples[{i}]");
+                if let Some(v) = non_negative_at(s.bpm, || at() + ".bpm")? {
+                    let t = stamp_ms(s.timestamp.as_ref(), || at() + ".timestamp")?;
+                    self.heart_rate.push(Sample::one(t, v));
+                }
             }
         }
-        for (i, s) in d.hrv_samples_rmssd.iter().flatten().enumerate() {
-            let p = format!("{path}.hrv_samples_rmssd");
-            if let Some(v) = non_negative(&format!("{p}[{i}].hrv_rmssd"), s.hrv_rmssd)? {
-                self.rmssd
-                    .push(Sample::one(ts(&p, i, s.timestamp.as_deref())?, v));
+        if let Some(samples) = &d.hrv_samples_rmssd {
+            self.rmssd.reserve(samples.len());
+            for (i, s) in samples.iter().enumerate() {
+                let at = || format!("{path}.hrv_samples_rmssd[{i}]");
+                if let Some(v) = non_negative_at(s.hrv_rmssd, || at() + ".hrv_rmssd")? {
+                    let t = stamp_ms(s.timestamp.as_ref(), || at() + ".timestamp")?;
+                    self.rmssd.push(Sample::one(t, v));
+                }
             }
         }
-        for (i, s) in d.hrv_samples_sdnn.iter().flatten().enumerate() {
-            let p = format!("{path}.hrv_samples_sdnn");
-            if let Some(v) = non_negative(&format!("{p}[{i}].hrv_sdnn"), s.hrv_sdnn)? {
-                self.sdnn
-                    .push(Sample::one(ts(&p, i, s.timestamp.as_deref())?, v));
+        if let Some(samples) = &d.hrv_samples_sdnn {
+            self.sdnn.reserve(samples.len());
+            for (i, s) in samples.iter().enumerate() {
+                let at = || format!("{path}.hrv_samples_sdnn[{i}]");
+                if let Some(v) = non_negative_at(s.hrv_sdnn, || at() + ".hrv_sdnn")? {
+                    let t = stamp_ms(s.timestamp.as_ref(), || at() + ".timestamp")?;
+                    self.sdnn.push(Sample::one(t, v));
+                }
             }
         }
         Ok(())
@@ -97,12 +108,13 @@ impl<'a> Series<'a> {
     /// Step samples: the steps Terra reports at each timestamp; Terra gives no interval length, so
     /// `duration_s` is null.
     pub fn steps(&mut self, path: &str, samples: Option<&Vec<StepSample>>) -> Result<()> {
+        self.steps.reserve(samples.map_or(0, Vec::len));
         for (i, s) in samples.into_iter().flatten().enumerate() {
-            if let Some(v) = super::count(&format!("{path}[{i}].steps"), s.steps)? {
+            if let Some(v) = count_at(s.steps, || format!("{path}[{i}].steps"))? {
                 #[allow(clippy::cast_precision_loss)] // counts are < 2^53, checked by `count`
                 let v = v as f64;
                 self.steps.push(Sample::interval(
-                    ts(path, i, s.timestamp.as_deref())?,
+                    ts(path, i, s.timestamp.as_ref())?,
                     None,
                     v,
                 ));
@@ -113,10 +125,11 @@ impl<'a> Series<'a> {
 
     /// Calorie samples (kcal at each timestamp, no interval length).
     pub fn calories(&mut self, path: &str, samples: Option<&Vec<CalorieSample>>) -> Result<()> {
+        self.calories.reserve(samples.map_or(0, Vec::len));
         for (i, s) in samples.into_iter().flatten().enumerate() {
-            if let Some(v) = non_negative(&format!("{path}[{i}].calories"), s.calories)? {
+            if let Some(v) = non_negative_at(s.calories, || format!("{path}[{i}].calories"))? {
                 self.calories.push(Sample::interval(
-                    ts(path, i, s.timestamp.as_deref())?,
+                    ts(path, i, s.timestamp.as_ref())?,
                     None,
                     v,
                 ));
@@ -133,9 +146,9 @@ impl<'a> Series<'a> {
         let mut points: Vec<(i64, f64, usize)> = Vec::new();
         for (i, s) in samples.into_iter().flatten().enumerate() {
             if let Some(v) =
-                non_negative(&format!("{path}[{i}].distance_meters"), s.distance_meters)?
+                non_negative_at(s.distance_meters, || format!("{path}[{i}].distance_meters"))?
             {
-                points.push((ts(path, i, s.timestamp.as_deref())?, v, i));
+                points.push((ts(path, i, s.timestamp.as_ref())?, v, i));
             }
         }
         points.sort_by_key(|p| p.0);
@@ -173,13 +186,14 @@ impl<'a> Series<'a> {
 
     /// Oxygen saturation samples: blood (SpO2) readings only; muscle (SmO2) ones are skipped.
     pub fn spo2(&mut self, path: &str, samples: Option<&Vec<OxygenSample>>) -> Result<()> {
+        self.spo2.reserve(samples.map_or(0, Vec::len));
         for (i, s) in samples.into_iter().flatten().enumerate() {
             if s.kind == Some(OXYGEN_TYPE_MUSCLE) {
                 continue;
             }
-            if let Some(v) = percent(&format!("{path}[{i}].percentage"), s.percentage)? {
+            if let Some(v) = percent_at(s.percentage, || format!("{path}[{i}].percentage"))? {
                 self.spo2
-                    .push(Sample::one(ts(path, i, s.timestamp.as_deref())?, v));
+                    .push(Sample::one(ts(path, i, s.timestamp.as_ref())?, v));
             }
         }
         Ok(())
@@ -187,12 +201,13 @@ impl<'a> Series<'a> {
 
     /// Breathing rate samples, breaths per minute.
     pub fn respiration(&mut self, path: &str, samples: Option<&Vec<BreathSample>>) -> Result<()> {
+        self.respiration.reserve(samples.map_or(0, Vec::len));
         for (i, s) in samples.into_iter().flatten().enumerate() {
             if let Some(v) =
-                non_negative(&format!("{path}[{i}].breaths_per_min"), s.breaths_per_min)?
+                non_negative_at(s.breaths_per_min, || format!("{path}[{i}].breaths_per_min"))?
             {
                 self.respiration
-                    .push(Sample::one(ts(path, i, s.timestamp.as_deref())?, v));
+                    .push(Sample::one(ts(path, i, s.timestamp.as_ref())?, v));
             }
         }
         Ok(())
@@ -216,7 +231,7 @@ impl<'a> Series<'a> {
                     format!("{v} is not a plausible temperature in Celsius"),
                 ));
             }
-            let sample = Sample::one(ts(path, i, s.timestamp.as_deref())?, v);
+            let sample = Sample::one(ts(path, i, s.timestamp.as_ref())?, v);
             match kind {
                 TemperatureKind::Skin => self.skin_temp.push(sample),
                 _ => self.body_temp.push(sample),
@@ -227,11 +242,13 @@ impl<'a> Series<'a> {
 
     /// Blood glucose samples, mg/dL.
     pub fn glucose(&mut self, path: &str, samples: Option<&Vec<GlucoseSample>>) -> Result<()> {
+        self.glucose.reserve(samples.map_or(0, Vec::len));
         for (i, s) in samples.into_iter().flatten().enumerate() {
-            if let Some(v) = non_negative(&format!("{path}[{i}].blood_glucose_mg_per_dL"), s.mg_dl)?
+            if let Some(v) =
+                non_negative_at(s.mg_dl, || format!("{path}[{i}].blood_glucose_mg_per_dL"))?
             {
                 self.glucose
-                    .push(Sample::one(ts(path, i, s.timestamp.as_deref())?, v));
+                    .push(Sample::one(ts(path, i, s.timestamp.as_ref())?, v));
             }
         }
         Ok(())
@@ -240,6 +257,7 @@ impl<'a> Series<'a> {
     /// Stress level samples on Terra's 0-100 scale. Negative levels are the source's "no reading"
     /// markers (Garmin sends -1/-2 while off-wrist or moving) and carry no stress value: skipped.
     pub fn stress(&mut self, path: &str, samples: Option<&Vec<LevelSample>>) -> Result<()> {
+        self.stress.reserve(samples.map_or(0, Vec::len));
         for (i, s) in samples.into_iter().flatten().enumerate() {
             let Some(v) = s.level else { continue };
             if v < 0.0 {
@@ -253,7 +271,7 @@ impl<'a> Series<'a> {
                 ));
             }
             self.stress
-                .push(Sample::one(ts(path, i, s.timestamp.as_deref())?, v));
+                .push(Sample::one(ts(path, i, s.timestamp.as_ref())?, v));
         }
         Ok(())
     }

@@ -4,9 +4,10 @@
 use nexus_core::items::{Sleep, SleepStage, SleepStageKind};
 use nexus_core::{CaptureMode, Error, Item, ItemBody, NormalizeContext, Normalized, Result};
 
-use super::{Series, data_of, device, metadata, non_negative, percent, span, time, user_id};
+use super::{Series, data_of, device, metadata, non_negative, percent, span, user_id};
 use crate::PROVIDER;
 use crate::payload::{self, DataEvent, LevelSample};
+use crate::stamp::stamp_ms;
 
 /// Terra `SleepUploadType` (differs from the activity `UploadType`): 0 unknown, 1 manual,
 /// 2 automatic, 3 tentative, 4 indeterminate; other values are refused.
@@ -41,7 +42,7 @@ fn stage(level: f64) -> Option<SleepStageKind> {
 fn stages(path: &str, samples: &[LevelSample], end_ms: Option<i64>) -> Result<Vec<SleepStage>> {
     let mut marks: Vec<(i64, SleepStageKind)> = Vec::with_capacity(samples.len());
     for (i, s) in samples.iter().enumerate() {
-        let ts = time(&format!("{path}[{i}].timestamp"), s.timestamp.as_deref())?.epoch_ms;
+        let ts = stamp_ms(s.timestamp.as_ref(), || format!("{path}[{i}].timestamp"))?;
         let level = s
             .level
             .ok_or_else(|| Error::malformed(PROVIDER, format!("{path}[{i}].level"), "missing"))?;
@@ -213,7 +214,7 @@ mod tests {
 
     fn mark(ts: &str, level: f64) -> LevelSample {
         LevelSample {
-            timestamp: Some(ts.to_owned()),
+            timestamp: Some(ts.into()),
             level: Some(level),
         }
     }

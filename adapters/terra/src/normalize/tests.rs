@@ -689,3 +689,48 @@ fn normalize_is_deterministic() {
         "distance_data": {"steps": 10}}]});
     assert_eq!(run("daily", &body).unwrap(), run("daily", &body).unwrap());
 }
+
+#[test]
+fn sample_errors_name_the_sample_and_field() {
+    let daily = |hr: Value| {
+        json!({"type": "daily", "user": user(), "data": [{
+            "metadata": {"start_time": "2026-07-01T00:00:00+01:00", "upload_type": 1},
+            "heart_rate_data": {"detailed": {"hr_samples": hr}}}]})
+    };
+    let field = |hr: Value| {
+        run("daily", &daily(hr))
+            .unwrap_err()
+            .field()
+            .map(str::to_owned)
+    };
+    let ok = json!({"timestamp": "2026-07-01T08:00:00+01:00", "bpm": 60});
+    assert_eq!(
+        field(json!([ok, {"timestamp": "2026-07-01T08:01:00", "bpm": 61}])).as_deref(),
+        Some("data[0].heart_rate_data.detailed.hr_samples[1].timestamp")
+    );
+    assert_eq!(
+        field(json!([ok, {"bpm": 61}])).as_deref(),
+        Some("data[0].heart_rate_data.detailed.hr_samples[1].timestamp")
+    );
+    assert_eq!(
+        field(json!([ok, ok, {"timestamp": "2026-07-01T08:01:00+01:00", "bpm": -3}])).as_deref(),
+        Some("data[0].heart_rate_data.detailed.hr_samples[2].bpm")
+    );
+    // A wrong JSON type is reported by the (second, path-tracking) parse.
+    assert_eq!(
+        field(json!([ok, {"timestamp": 1_782_900_000, "bpm": 61}])).as_deref(),
+        Some("data[0].heart_rate_data.detailed.hr_samples[1].timestamp")
+    );
+    // An uncommon but valid shape takes the general parser, to the same instant.
+    let out = run(
+        "daily",
+        &daily(json!([{"timestamp": "2026-07-01T08:00:00+0100", "bpm": 60}, ok])),
+    )
+    .unwrap();
+    let hr = of(&out, EventType::HeartRateSeries);
+    assert_eq!(hr[0].body.chunk().unwrap().samples.len(), 1, "one per ts");
+    assert_eq!(
+        hr[0].body.chunk().unwrap().samples[0].ts,
+        ms("2026-07-01T07:00:00Z")
+    );
+}
