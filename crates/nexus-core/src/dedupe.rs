@@ -75,11 +75,22 @@ pub enum Decision {
 
 /// Hash of an item's content, ignoring `revision`.
 pub fn content_hash(item: &Item) -> String {
-    let mut copy_rev = item.clone();
-    copy_rev.revision = 0;
-    // Serializing our own types to a Vec cannot fail (no maps with non-string keys, no I/O).
-    let bytes = serde_json::to_vec(&copy_rev).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+    /// Feeds serialized JSON straight into the hasher: no copy of the item, no buffer.
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(Sha256::new());
+    // Serializing our own types cannot fail (no maps with non-string keys) and the writer never
+    // fails; the bytes are those of the item's JSON with `revision` 0, as before.
+    let _ = serde_json::to_writer(&mut w, &item.view_with_revision(0));
+    hex::encode(w.0.finalize())
 }
 
 fn is_older(incoming: Option<i64>, newest_seen: Option<i64>) -> bool {

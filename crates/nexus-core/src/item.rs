@@ -257,8 +257,10 @@ struct ItemRef<'a> {
     body: &'a ItemBody,
 }
 
-impl Serialize for Item {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Item {
+    /// A borrowed view that serializes exactly like the item, but with `revision` replaced:
+    /// the dedupe engine hashes content with revision 0 without cloning the item.
+    pub(crate) fn view_with_revision(&self, revision: u32) -> impl Serialize + '_ {
         ItemRef {
             event_type: self.event_type(),
             data_version: &self.data_version,
@@ -266,11 +268,16 @@ impl Serialize for Item {
             provider_ref: &self.provider_ref,
             device_id: &self.device_id,
             payload_ts: self.payload_ts,
-            revision: self.revision,
+            revision,
             capture_mode: &self.capture_mode,
             body: &self.body,
         }
-        .serialize(s)
+    }
+}
+
+impl Serialize for Item {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.view_with_revision(self.revision).serialize(s)
     }
 }
 

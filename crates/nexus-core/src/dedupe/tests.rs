@@ -131,6 +131,18 @@ fn the_comparison_ignores_revision() {
 }
 
 #[test]
+fn the_content_hash_is_the_sha256_of_the_items_json_at_revision_0() {
+    // Stored states keep this hash: it must stay the hash of the item's own JSON bytes.
+    let mut item = daily("u1:2024-03-01", 100);
+    item.revision = 7;
+    let mut zero = item.clone();
+    zero.revision = 0;
+    let expected = hex::encode(Sha256::digest(serde_json::to_vec(&zero).unwrap()));
+    assert_eq!(content_hash(&item), expected);
+    assert_eq!(item.revision, 7, "hashing does not touch the item");
+}
+
+#[test]
 fn an_older_provider_version_is_dropped() {
     let mut st = HashMap::new();
     emit(step(&mut st, versioned(daily("d", 10), 200)));
