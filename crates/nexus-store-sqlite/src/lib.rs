@@ -21,7 +21,9 @@
 //! - **Migrations** are versioned (`PRAGMA user_version`) and applied at open (`migrations.rs`).
 
 mod checkpoint;
+mod dedupe;
 mod migrations;
+mod state_codec;
 mod writer;
 
 use std::collections::HashMap;
@@ -445,17 +447,6 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
     }
     archive_in_tx(conn, archive)?;
     let mut applied = Applied::default();
-    let mut select = conn
-        .prepare_cached(
-            "SELECT state FROM dedupe_state WHERE tenant_id = ?1 AND connection_id = ?2 AND source_id = ?3",
-        )
-        .map_err(|e| db_error("prepare state read", e))?;
-    let mut upsert = conn
-        .prepare_cached(
-            "INSERT INTO dedupe_state (tenant_id, connection_id, source_id, state) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (tenant_id, connection_id, source_id) DO UPDATE SET state = excluded.state",
-        )
-        .map_err(|e| db_error("prepare state write", e))?;
     let mut outbox = conn
         .prepare_cached(
             "INSERT INTO outbox (delivery_id, tenant_id, sink_id, event_id, event_type, body, attempts,
@@ -466,7 +457,8 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
     for group in &batch.groups {
         let tenant = &group.recipient.tenant_id;
         let conn_id = &group.recipient.connection_id;
-        let mut states: HashMap<String, StoredState> = HashMap::new();
+        let scope = dedupe::scope_id(conn, tenant, conn_id, true)?
+            .ok_or_else(|| Error::new(ErrorKind::Storage, "sqlite: no dedupe scope created"))?;
         let mut keys: Vec<&str> = group
             .items
             .iter()
@@ -474,24 +466,11 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        for key in &keys {
-            let raw: Option<String> = select
-                .query_row(params![tenant, conn_id, key], |r| r.get(0))
-                .optional()
-                .map_err(|e| db_error("read dedupe state", e))?;
-            if let Some(raw) = raw {
-                states.insert((*key).to_owned(), from_json("dedupe state", &raw)?);
-            }
-        }
+        let mut states: HashMap<String, StoredState> = HashMap::with_capacity(keys.len());
+        let loaded = dedupe::load(conn, scope, &keys, &mut states)?;
         let (planned, suppressed) = plan_group(group, &mut states, batch.emitted_at)?;
         applied.suppressed += suppressed;
-        for key in &keys {
-            if let Some(s) = states.get(*key) {
-                upsert
-                    .execute(params![tenant, conn_id, key, to_json("dedupe state", s)?])
-                    .map_err(|e| db_error("write dedupe state", e))?;
-            }
-        }
+        dedupe::write_changed(conn, scope, &keys, &states, &loaded)?;
         for p in planned {
             for sink in &group.sinks {
                 outbox
@@ -970,18 +949,7 @@ impl Store for SqliteStore {
             connection_id.to_owned(),
             source_id.to_owned(),
         );
-        self.read(move |c| {
-            let raw: Option<String> = c
-                .query_row(
-                    "SELECT state FROM dedupe_state WHERE tenant_id = ?1 AND connection_id = ?2 AND source_id = ?3",
-                    params![t, k, s],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| db_error("read dedupe state", e))?;
-            raw.map(|r| from_json("dedupe state", &r)).transpose()
-        })
-        .await
+        self.read(move |c| dedupe::read_one(c, &t, &k, &s)).await
     }
 
     async fn claim_deliveries(

@@ -3,12 +3,23 @@
 //! written by a newer Nexus (higher version than known) is refused rather than misread.
 
 use nexus_core::{Error, ErrorKind, Result};
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, params};
+
+/// One migration: SQL, then (optionally) a Rust step for what SQL cannot do, such as re-encoding
+/// values. Both run in the migration's transaction.
+pub(crate) struct Migration {
+    pub(crate) sql: &'static str,
+    then: Option<fn(&Transaction<'_>) -> Result<()>>,
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { sql, then: None }
+}
 
 /// Every migration, in order. Never edit a released one: append.
-pub(crate) const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[Migration] = &[
     // 1: the initial schema.
-    r#"
+    sql(r#"
     CREATE TABLE tenants (
         id          TEXT PRIMARY KEY,
         name        TEXT,
@@ -111,7 +122,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         changed_at  INTEGER NOT NULL,
         PRIMARY KEY (tenant_id, sink_id)
     );
-    "#,
+    "#),
     // 2: bodies as BLOBs, after the small columns. The inbox and the quarantine keep the request's
     // method, path, query and headers as JSON in `request` and its body in `body`; the archive keeps
     // the record's metadata in `record` and its bytes in `body`. Rows written by version 1 have
@@ -119,7 +130,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // `inbox` and `outbox` are rebuilt so that their lease and state columns come before the large
     // ones (SQLite walks a row's overflow pages to reach a column stored after a large one), and
     // `outbox_by_state` lets the queue depths count rows without reading envelope bodies.
-    r#"
+    sql(r#"
     CREATE TABLE inbox_v2 (
         id            TEXT PRIMARY KEY,
         provider      TEXT NOT NULL,
@@ -168,8 +179,73 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox_v2 RENAME TO outbox;
     CREATE INDEX outbox_due ON outbox (tenant_id, sink_id, state, next_attempt_at);
     CREATE INDEX outbox_by_state ON outbox (state, created_at);
+    "#),
+    // 3: dedupe states in insertion order, found through a small index. States used to live in a
+    // table keyed by (tenant, connection, source_id): a source_id is a hash, so each new state
+    // landed on a random page of a table of ~450-byte JSON rows, and a commit of a few thousand
+    // states rewrote thousands of pages. Now a state row is appended (new rows share pages), it
+    // holds the compact binary state (`state_codec.rs`), and the random inserts go to
+    // `dedupe_states_by_key`, whose entries are ~20 bytes: (scope, 64-bit hash of the source_id).
+    // The full source_id is kept in the row, so hash collisions are told apart.
+    Migration {
+        sql: r#"
+    CREATE TABLE dedupe_scopes (
+        id             INTEGER PRIMARY KEY,
+        tenant_id      TEXT NOT NULL,
+        connection_id  TEXT NOT NULL,
+        UNIQUE (tenant_id, connection_id)
+    );
+    CREATE TABLE dedupe_states (
+        id         INTEGER PRIMARY KEY,
+        scope      INTEGER NOT NULL,
+        key        INTEGER NOT NULL,
+        source_id  TEXT NOT NULL,
+        state      BLOB NOT NULL
+    );
+    CREATE INDEX dedupe_states_by_key ON dedupe_states (scope, key);
     "#,
+        then: Some(move_dedupe_states),
+    },
 ];
+
+/// Migration 3: every row of the old `dedupe_state` table into `dedupe_states`, re-encoded.
+fn move_dedupe_states(tx: &Transaction<'_>) -> Result<()> {
+    let mut read = tx
+        .prepare("SELECT tenant_id, connection_id, source_id, state FROM dedupe_state")
+        .map_err(|e| crate::db_error("read old dedupe states", e))?;
+    let rows = read
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(|e| crate::db_error("read old dedupe states", e))?;
+    let mut insert = tx
+        .prepare("INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(|e| crate::db_error("prepare the dedupe state move", e))?;
+    for row in rows {
+        let (tenant, connection, source_id, json) =
+            row.map_err(|e| crate::db_error("read an old dedupe state", e))?;
+        let state = crate::state_codec::decode(json.as_bytes())?;
+        let scope = crate::dedupe::scope_id(tx, &tenant, &connection, true)?
+            .ok_or_else(|| Error::new(ErrorKind::Storage, "sqlite: no dedupe scope created"))?;
+        insert
+            .execute(params![
+                scope,
+                crate::dedupe::key_of(&source_id),
+                source_id,
+                crate::state_codec::encode(&state)
+            ])
+            .map_err(|e| crate::db_error("move a dedupe state", e))?;
+    }
+    drop(insert);
+    drop(read);
+    tx.execute_batch("DROP TABLE dedupe_state")
+        .map_err(|e| crate::db_error("drop the old dedupe state table", e))
+}
 
 /// Applies the migrations `conn` has not seen yet. Returns the resulting version.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<usize> {
@@ -186,13 +262,16 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<usize> {
             ),
         ));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = i + 1;
         let tx = conn
             .transaction()
             .map_err(|e| crate::db_error("begin migration", e))?;
-        tx.execute_batch(sql)
+        tx.execute_batch(m.sql)
             .map_err(|e| crate::db_error(&format!("migration {version}"), e))?;
+        if let Some(step) = m.then {
+            step(&tx)?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))
             .map_err(|e| crate::db_error("set schema version", e))?;
         tx.commit()

@@ -255,7 +255,8 @@ async fn schema_1_rows_survive_the_blob_migration() {
     {
         let c = Connection::open(&path).unwrap();
         c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
-        c.execute_batch(crate::migrations::MIGRATIONS[0]).unwrap();
+        c.execute_batch(crate::migrations::MIGRATIONS[0].sql)
+            .unwrap();
         c.execute_batch("PRAGMA user_version = 1").unwrap();
         let json = serde_json::to_string(&req).unwrap();
         c.execute(
@@ -343,4 +344,104 @@ async fn bodies_are_blobs_and_round_trip() {
     assert_eq!(body, req.body.as_ref());
     let claimed = s.claim_inbox("w", 10, 1000, 10).await.unwrap();
     assert_eq!(claimed[0].entry.request, req);
+}
+
+/// Dedupe states written by schema 2 (JSON rows keyed by tenant, connection and source_id) are
+/// moved by migration 3 into `dedupe_states` in the compact form, each still in its own scope.
+#[tokio::test]
+async fn schema_2_dedupe_states_survive_the_state_migration() {
+    use nexus_core::EventType;
+    use nexus_core::dedupe::StoredState;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nexus.db");
+    let state = |revision: u32| StoredState {
+        event_type: EventType::Profile,
+        revision,
+        content_hash: "ab".repeat(32),
+        provider_version: Some(9),
+        deleted: false,
+        chunk: None,
+        sample_versions: Default::default(),
+    };
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        c.execute_batch(crate::migrations::MIGRATIONS[0].sql)
+            .unwrap();
+        c.execute_batch(crate::migrations::MIGRATIONS[1].sql)
+            .unwrap();
+        c.execute_batch("PRAGMA user_version = 2").unwrap();
+        for (tenant, conn, rev) in [("t1", "c1", 4), ("t2", "c1", 7)] {
+            c.execute(
+                "INSERT INTO dedupe_state (tenant_id, connection_id, source_id, state) VALUES (?1, ?2, 'sid', ?3)",
+                params![tenant, conn, serde_json::to_string(&state(rev)).unwrap()],
+            )
+            .unwrap();
+        }
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        s.dedupe_state("t1", "c1", "sid").await.unwrap(),
+        Some(state(4))
+    );
+    assert_eq!(
+        s.dedupe_state("t2", "c1", "sid").await.unwrap(),
+        Some(state(7))
+    );
+    assert_eq!(s.dedupe_state("t1", "c2", "sid").await.unwrap(), None);
+    let c = Connection::open(s.path()).unwrap();
+    let old: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'dedupe_state'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old, 0, "the old table is dropped");
+    let first: Vec<u8> = c
+        .query_row("SELECT state FROM dedupe_states LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(first[0], 1, "re-encoded in the compact form");
+}
+
+/// Two source_ids whose index keys collide are told apart by the full source_id in the row.
+#[tokio::test]
+async fn colliding_state_keys_are_told_apart() {
+    use nexus_core::EventType;
+    use nexus_core::dedupe::StoredState;
+    let (s, _dir) = fresh();
+    let state = |revision: u32| StoredState {
+        event_type: EventType::Profile,
+        revision,
+        content_hash: "cd".repeat(32),
+        provider_version: None,
+        deleted: false,
+        chunk: None,
+        sample_versions: Default::default(),
+    };
+    {
+        let c = Connection::open(s.path()).unwrap();
+        c.execute_batch(
+            "INSERT INTO dedupe_scopes (id, tenant_id, connection_id) VALUES (1, 't', 'c')",
+        )
+        .unwrap();
+        // Both rows under the key of "a": a forced collision.
+        for (sid, rev) in [("b", 2), ("a", 3)] {
+            c.execute(
+                "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
+                params![
+                    crate::dedupe::key_of("a"),
+                    sid,
+                    crate::state_codec::encode(&state(rev))
+                ],
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(s.dedupe_state("t", "c", "a").await.unwrap(), Some(state(3)));
+    assert_eq!(
+        s.dedupe_state("t", "c", "b").await.unwrap(),
+        None,
+        "b's key is not a's"
+    );
 }
