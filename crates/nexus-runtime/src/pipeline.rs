@@ -358,6 +358,7 @@ async fn process(inner: &Inner, claimed: &ClaimedInbox) -> Result<Applied, Failu
                 tenant_id: conn.tenant_id.clone(),
                 connection_id: conn.connection_id.clone(),
                 inbox_id: Some(entry.id.clone()),
+                body_is_request: r.body == entry.request.body,
                 record: r.clone(),
                 archived_at: now,
             })

@@ -240,6 +240,9 @@ pub struct NewArchivedRecord {
     pub record: RawRecord,
     /// When it was archived.
     pub archived_at: Millis,
+    /// True when `record.body` is the body of the inbox request `inbox_id` (push providers send
+    /// the data in the webhook itself): a store may then keep the bytes once for both.
+    pub body_is_request: bool,
 }
 
 /// An archived raw record.

@@ -39,6 +39,7 @@ macro_rules! store_suite {
             archive_filters_and_pages,
             depths_count_every_queue,
             prune_deletes_only_old_delivered_rows_and_old_archive,
+            a_request_body_archived_as_the_record_reads_back_everywhere,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -314,6 +315,7 @@ pub async fn apply_refuses_a_lost_lease_and_writes_nothing(store: &dyn Store) {
         inbox_id: Some(old[0].entry.id.clone()),
         record: RawRecord::new("profile", bytes::Bytes::from_static(b"{\"w\":70}")),
         archived_at: T0,
+        body_is_request: false,
     };
     let mut stale = batch(
         Some(old[0].fence()),
@@ -632,6 +634,7 @@ pub async fn archive_filters_and_pages(store: &dyn Store) {
             inbox_id: None,
             record: RawRecord::new("kind", format!("{{\"n\":{n}}}").into_bytes()),
             archived_at: T0 + n,
+            body_is_request: false,
         })
         .collect();
     let ids = store.archive(recs).await.unwrap();
@@ -738,6 +741,7 @@ pub async fn prune_deletes_only_old_delivered_rows_and_old_archive(store: &dyn S
             inbox_id: None,
             record: RawRecord::new("kind", b"{}".to_vec()),
             archived_at: T0,
+            body_is_request: false,
         }])
         .await
         .unwrap();
@@ -765,4 +769,54 @@ pub async fn prune_deletes_only_old_delivered_rows_and_old_archive(store: &dyn S
         .unwrap();
     assert_eq!(left.len(), 1, "the pending row of the other sink stays");
     assert_eq!(store.prune(T0 + 1, Some(T0 + 1)).await.unwrap().archived, 1);
+}
+
+/// A push request's body archived with `body_is_request` (a store may keep the bytes once) reads
+/// back from the quarantine, from the inbox after a requeue, and from the archive after the inbox
+/// entry is applied; pruning the archive removes it.
+pub async fn a_request_body_archived_as_the_record_reads_back_everywhere(store: &dyn Store) {
+    let e = entry(5);
+    store.enqueue(vec![e.clone()]).await.unwrap();
+    let c = store.claim_inbox("w", 1, LEASE, T0).await.unwrap();
+    let archived = |inbox_id: &str| NewArchivedRecord {
+        provider: "fake".into(),
+        tenant_id: "t1".into(),
+        connection_id: "c1".into(),
+        inbox_id: Some(inbox_id.to_owned()),
+        record: RawRecord::new("kind", e.request.body.clone()),
+        archived_at: T0,
+        body_is_request: true,
+    };
+    // As the worker does before quarantining a request that failed to normalize.
+    store.archive(vec![archived(&c[0].entry.id)]).await.unwrap();
+    let reason = QuarantineReason {
+        kind: "malformed_payload".into(),
+        message: "bad".into(),
+    };
+    assert!(
+        store
+            .quarantine_inbox(&c[0].fence(), &reason, T0)
+            .await
+            .unwrap()
+    );
+    let q = store.quarantined(10).await.unwrap();
+    assert_eq!(q[0].entry.request, e.request);
+    assert_eq!(store.requeue_quarantined(None, T0).await.unwrap(), 1);
+    let again = store.claim_inbox("w", 1, LEASE, T0).await.unwrap();
+    assert_eq!(again[0].entry.request, e.request);
+    let mut b = batch(Some(again[0].fence()), Vec::new());
+    b.archive = vec![archived(&again[0].entry.id)];
+    store.apply(b).await.unwrap();
+    let all = ArchiveFilter {
+        limit: 10,
+        ..ArchiveFilter::default()
+    };
+    let a = store.archived(&all).await.unwrap();
+    assert_eq!(a.len(), 2);
+    for r in &a {
+        assert_eq!(r.record.body, e.request.body);
+    }
+    assert_eq!(store.depths(T0).await.unwrap().inbox_ready, 0);
+    assert_eq!(store.prune(T0, Some(T0 + 1)).await.unwrap().archived, 2);
+    assert!(store.archived(&all).await.unwrap().is_empty());
 }

@@ -407,12 +407,18 @@ fn encode_archive(records: Vec<NewArchivedRecord>) -> Result<ArchiveRows> {
 fn archive_in_tx(conn: &Connection, rows: ArchiveRows) -> Result<Vec<String>> {
     let mut st = conn
         .prepare_cached(
-            "INSERT INTO archive (id, provider, tenant_id, connection_id, inbox_id, record, archived_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO archive (id, provider, tenant_id, connection_id, inbox_id, record, archived_at, body, body_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(|e| db_error("prepare archive", e))?;
     let mut ids = Vec::with_capacity(rows.len());
     for (id, json, r) in rows {
+        // A push record's body is the request's: point at the inbox entry's stored body.
+        let shared = match (&r.inbox_id, r.body_is_request) {
+            (Some(inbox_id), true) => inbox_body_id(conn, inbox_id)?,
+            _ => None,
+        };
+        let inline = shared.is_none().then(|| r.record.body.as_ref());
         st.execute(params![
             id,
             r.provider,
@@ -421,12 +427,66 @@ fn archive_in_tx(conn: &Connection, rows: ArchiveRows) -> Result<Vec<String>> {
             r.inbox_id,
             json,
             r.archived_at,
-            r.record.body.as_ref()
+            inline,
+            shared
         ])
         .map_err(|e| db_error("archive", e))?;
         ids.push(id);
     }
     Ok(ids)
+}
+
+/// The stored body of inbox entry `id` (`None` for rows written before schema 4, or no entry).
+fn inbox_body_id(conn: &Connection, id: &str) -> Result<Option<i64>> {
+    conn.prepare_cached("SELECT body_id FROM inbox WHERE id = ?1")
+        .and_then(|mut st| {
+            st.query_row(params![id], |r| r.get::<_, Option<i64>>(0))
+                .optional()
+        })
+        .map(Option::flatten)
+        .map_err(|e| db_error("read an inbox body id", e))
+}
+
+/// Stores a request body; returns its id.
+fn insert_body(conn: &Connection, bytes: &[u8]) -> Result<i64> {
+    conn.prepare_cached("INSERT INTO bodies (bytes) VALUES (?1)")
+        .and_then(|mut st| st.execute(params![bytes]))
+        .map_err(|e| db_error("store a request body", e))?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Deletes body `id` unless an inbox, quarantine or archive row still points at it.
+fn release_body(conn: &Connection, id: Option<i64>) -> Result<()> {
+    let Some(id) = id else {
+        return Ok(());
+    };
+    conn.prepare_cached(
+        "DELETE FROM bodies WHERE id = ?1
+           AND NOT EXISTS (SELECT 1 FROM inbox WHERE body_id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM quarantine WHERE body_id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM archive WHERE body_id = ?1)",
+    )
+    .and_then(|mut st| st.execute(params![id]))
+    .map_err(|e| db_error("release a request body", e))?;
+    Ok(())
+}
+
+/// Deletes the leased inbox entry of `fence` and releases its body; false when the lease was lost.
+fn complete_in_tx(conn: &Connection, fence: &InboxFence) -> Result<bool> {
+    let gone: Option<Option<i64>> = conn
+        .prepare_cached("DELETE FROM inbox WHERE id = ?1 AND lease_token = ?2 RETURNING body_id")
+        .and_then(|mut st| {
+            st.query_row(params![fence.inbox_id, fence.token], |r| r.get(0))
+                .optional()
+        })
+        .map_err(|e| db_error("complete the inbox entry", e))?;
+    match gone {
+        Some(body) => {
+            release_body(conn, body)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Result<Applied> {
@@ -490,9 +550,7 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
         }
     }
     if let Some(fence) = &batch.fence {
-        conn.prepare_cached("DELETE FROM inbox WHERE id = ?1 AND lease_token = ?2")
-            .and_then(|mut st| st.execute(params![fence.inbox_id, fence.token]))
-            .map_err(|e| db_error("complete the inbox entry", e))?;
+        complete_in_tx(conn, fence)?;
     }
     Ok(applied)
 }
@@ -658,19 +716,14 @@ impl Store for SqliteStore {
         self.write(move |c| {
             let mut st = c
                 .prepare_cached(
-                    "INSERT INTO inbox (id, provider, request, received_at, attempts, available_at, body)
+                    "INSERT INTO inbox (id, provider, request, received_at, attempts, available_at, body_id)
                      VALUES (?1, ?2, ?3, ?4, 0, ?4, ?5)",
                 )
                 .map_err(|e| db_error("prepare enqueue", e))?;
             let mut ids = Vec::with_capacity(rows.len());
             for (id, json, e) in rows {
-                st.execute(params![
-                    id,
-                    e.provider,
-                    json,
-                    e.received_at,
-                    e.request.body.as_ref()
-                ])
+                let body = insert_body(c, &e.request.body)?;
+                st.execute(params![id, e.provider, json, e.received_at, body])
                     .map_err(|e| db_error("enqueue", e))?;
                 ids.push(id);
             }
@@ -691,8 +744,10 @@ impl Store for SqliteStore {
             let until = now.saturating_add(lease_ms);
             let mut st = c
                 .prepare_cached(
-                    "SELECT id, provider, request, received_at, attempts, last_error, body FROM inbox
-                     WHERE available_at <= ?1 ORDER BY available_at, id LIMIT ?2",
+                    "SELECT i.id, i.provider, i.request, i.received_at, i.attempts, i.last_error,
+                         COALESCE(i.body, b.bytes)
+                     FROM inbox i LEFT JOIN bodies b ON b.id = i.body_id
+                     WHERE i.available_at <= ?1 ORDER BY i.available_at, i.id LIMIT ?2",
                 )
                 .map_err(|e| db_error("claim inbox", e))?;
             let rows = st
@@ -753,16 +808,7 @@ impl Store for SqliteStore {
 
     async fn complete_inbox(&self, fence: &InboxFence) -> Result<bool> {
         let f = fence.clone();
-        self.write(move |c| {
-            let n = c
-                .execute(
-                    "DELETE FROM inbox WHERE id = ?1 AND lease_token = ?2",
-                    params![f.inbox_id, f.token],
-                )
-                .map_err(|e| db_error("complete inbox entry", e))?;
-            Ok(n == 1)
-        })
-        .await
+        self.write(move |c| complete_in_tx(c, &f)).await
     }
 
     async fn quarantine_inbox(
@@ -776,8 +822,9 @@ impl Store for SqliteStore {
             let n = c
                 .execute(
                     "INSERT INTO quarantine (id, provider, request, received_at, attempts, last_error,
-                         reason_kind, reason_message, quarantined_at, body)
-                     SELECT id, provider, request, received_at, attempts, last_error, ?3, ?4, ?5, body
+                         reason_kind, reason_message, quarantined_at, body, body_id)
+                     SELECT id, provider, request, received_at, attempts, last_error, ?3, ?4, ?5, body,
+                         body_id
                      FROM inbox WHERE id = ?1 AND lease_token = ?2",
                     params![f.inbox_id, f.token, r.kind, r.message, now],
                 )
@@ -795,9 +842,10 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut st = c
                 .prepare(
-                    "SELECT id, provider, request, received_at, attempts, last_error, reason_kind,
-                         reason_message, quarantined_at, body
-                     FROM quarantine ORDER BY id LIMIT ?1",
+                    "SELECT q.id, q.provider, q.request, q.received_at, q.attempts, q.last_error,
+                         q.reason_kind, q.reason_message, q.quarantined_at, COALESCE(q.body, b.bytes)
+                     FROM quarantine q LEFT JOIN bodies b ON b.id = q.body_id
+                     ORDER BY q.id LIMIT ?1",
                 )
                 .map_err(|e| db_error("list quarantine", e))?;
             let rows = st
@@ -853,8 +901,9 @@ impl Store for SqliteStore {
             for id in selected {
                 let n = c
                     .execute(
-                        "INSERT INTO inbox (id, provider, request, received_at, attempts, last_error, available_at, body)
-                         SELECT id, provider, request, received_at, 0, reason_message, ?2, body
+                        "INSERT INTO inbox (id, provider, request, received_at, attempts, last_error, available_at,
+                             body, body_id)
+                         SELECT id, provider, request, received_at, 0, reason_message, ?2, body, body_id
                          FROM quarantine WHERE id = ?1",
                         params![id, now],
                     )
@@ -880,12 +929,13 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut st = c
                 .prepare(
-                    "SELECT id, provider, tenant_id, connection_id, inbox_id, record, archived_at, body
-                     FROM archive
-                     WHERE (?1 IS NULL OR provider = ?1) AND (?2 IS NULL OR tenant_id = ?2)
-                       AND (?3 IS NULL OR connection_id = ?3) AND (?4 IS NULL OR archived_at >= ?4)
-                       AND (?5 IS NULL OR archived_at < ?5) AND (?6 IS NULL OR id > ?6)
-                     ORDER BY id LIMIT ?7",
+                    "SELECT a.id, a.provider, a.tenant_id, a.connection_id, a.inbox_id, a.record,
+                         a.archived_at, COALESCE(a.body, b.bytes)
+                     FROM archive a LEFT JOIN bodies b ON b.id = a.body_id
+                     WHERE (?1 IS NULL OR a.provider = ?1) AND (?2 IS NULL OR a.tenant_id = ?2)
+                       AND (?3 IS NULL OR a.connection_id = ?3) AND (?4 IS NULL OR a.archived_at >= ?4)
+                       AND (?5 IS NULL OR a.archived_at < ?5) AND (?6 IS NULL OR a.id > ?6)
+                     ORDER BY a.id LIMIT ?7",
                 )
                 .map_err(|e| db_error("read archive", e))?;
             let rows = st
@@ -1206,9 +1256,24 @@ impl Store for SqliteStore {
                 )
                 .map_err(|e| db_error("prune deliveries", e))?;
             let archived = match archive_before {
-                Some(t) => c
-                    .execute("DELETE FROM archive WHERE archived_at < ?1", params![t])
-                    .map_err(|e| db_error("prune archive", e))?,
+                Some(t) => {
+                    let mut st = c
+                        .prepare(
+                            "DELETE FROM archive WHERE archived_at < ?1 RETURNING body_id",
+                        )
+                        .map_err(|e| db_error("prune archive", e))?;
+                    let rows = st
+                        .query_map(params![t], |r| r.get::<_, Option<i64>>(0))
+                        .map_err(|e| db_error("prune archive", e))?;
+                    let bodies = collect(rows, "prune archive")?;
+                    let mut shared: Vec<i64> = bodies.iter().flatten().copied().collect();
+                    shared.sort_unstable();
+                    shared.dedup();
+                    for id in shared {
+                        release_body(c, Some(id))?;
+                    }
+                    bodies.len()
+                }
                 None => 0,
             };
             Ok(PruneReport {

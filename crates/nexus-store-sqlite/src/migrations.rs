@@ -206,6 +206,24 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     "#,
         then: Some(move_dedupe_states),
     },
+    // 4: request bodies in their own table, written once. The inbox row used to hold the body, so
+    // claiming an entry (a lease update) rewrote the whole body, and archiving a push record wrote
+    // it a second time. Now `bodies` holds the bytes; inbox and quarantine rows point at them, and
+    // so does the archive row of a push record (whose body is the request's). A body is deleted
+    // when no inbox, quarantine or archive row points at it any more. Rows written before keep
+    // their bytes in their own `body` column and are still read.
+    sql(r#"
+    CREATE TABLE bodies (
+        id     INTEGER PRIMARY KEY,
+        bytes  BLOB NOT NULL
+    );
+    ALTER TABLE inbox ADD COLUMN body_id INTEGER;
+    ALTER TABLE quarantine ADD COLUMN body_id INTEGER;
+    ALTER TABLE archive ADD COLUMN body_id INTEGER;
+    CREATE INDEX inbox_by_body ON inbox (body_id) WHERE body_id IS NOT NULL;
+    CREATE INDEX quarantine_by_body ON quarantine (body_id) WHERE body_id IS NOT NULL;
+    CREATE INDEX archive_by_body ON archive (body_id) WHERE body_id IS NOT NULL;
+    "#),
 ];
 
 /// Migration 3: every row of the old `dedupe_state` table into `dedupe_states`, re-encoded.

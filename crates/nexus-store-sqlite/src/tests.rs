@@ -336,9 +336,11 @@ async fn bodies_are_blobs_and_round_trip() {
     .unwrap();
     let c = Connection::open(s.path()).unwrap();
     let (json, body): (String, Vec<u8>) = c
-        .query_row("SELECT request, body FROM inbox", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT i.request, b.bytes FROM inbox i JOIN bodies b ON b.id = i.body_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert!(!json.contains("body"), "{json}");
     assert_eq!(body, req.body.as_ref());
@@ -444,4 +446,53 @@ async fn colliding_state_keys_are_told_apart() {
         None,
         "b's key is not a's"
     );
+}
+
+/// A push body is stored once: the archive row points at the request's body, and a request
+/// whose body is not archived leaves no body behind once completed.
+#[tokio::test]
+async fn a_push_body_is_written_once_and_no_body_leaks() {
+    let (s, _dir) = fresh();
+    s.enqueue(vec![
+        NewInboxEntry {
+            provider: "fake".into(),
+            request: request(1),
+            received_at: 1,
+        },
+        NewInboxEntry {
+            provider: "fake".into(),
+            request: request(2),
+            received_at: 2,
+        },
+    ])
+    .await
+    .unwrap();
+    let claimed = s.claim_inbox("w", 10, 1000, 10).await.unwrap();
+    let pushed = &claimed[0];
+    s.apply(ApplyBatch {
+        fence: Some(pushed.fence()),
+        emitted_at: 10,
+        groups: Vec::new(),
+        archive: vec![NewArchivedRecord {
+            provider: "fake".into(),
+            tenant_id: "t".into(),
+            connection_id: "c".into(),
+            inbox_id: Some(pushed.entry.id.clone()),
+            record: RawRecord::new("kind", pushed.entry.request.body.clone()),
+            archived_at: 10,
+            body_is_request: true,
+        }],
+    })
+    .await
+    .unwrap();
+    assert!(s.complete_inbox(&claimed[1].fence()).await.unwrap());
+    let c = Connection::open(s.path()).unwrap();
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM bodies"),
+        1,
+        "one body: the archived one"
+    );
+    assert_eq!(count("SELECT count(*) FROM archive WHERE body IS NULL"), 1);
+    assert_eq!(count("SELECT count(*) FROM inbox"), 0);
 }
