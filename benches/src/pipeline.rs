@@ -12,7 +12,7 @@ use bytes::Bytes;
 use nexus_core::InboundRequest;
 use nexus_runtime::store::{QueueDepths, SinkRef};
 use nexus_runtime::{Config, Runtime, Store, now_ms};
-use nexus_store_sqlite::SqliteStore;
+use nexus_store_sqlite::{CommitPolicy, SqliteStore};
 use tokio::task::JoinSet;
 
 use crate::terra;
@@ -24,6 +24,11 @@ pub const SINK: &str = "main";
 
 /// A gateway runtime on a fresh SQLite file under `dir`, with `ingest_workers` workers.
 pub async fn start(dir: &Path, ingest_workers: usize) -> Runtime {
+    start_with(dir, ingest_workers, CommitPolicy::Grouped).await
+}
+
+/// [`start`] with the store's commit policy (the baseline commits every row on its own).
+pub async fn start_with(dir: &Path, ingest_workers: usize, policy: CommitPolicy) -> Runtime {
     let toml = format!(
         r#"data_dir = "{dir}"
 encryption_key = "{key}"
@@ -43,7 +48,7 @@ path = "{dir}/envelopes.jsonl"
     );
     let config = Config::from_sources(Some(&toml), std::iter::empty()).expect("bench config");
     let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.join("nexus.db")).expect("open the SQLite store"));
+        Arc::new(SqliteStore::open_with(&dir.join("nexus.db"), policy).expect("open the SQLite store"));
     // Nothing is delivered: the figure stops at the committed outbox.
     store
         .set_sink_enabled(

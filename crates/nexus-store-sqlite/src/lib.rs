@@ -44,6 +44,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use crate::checkpoint::Checkpointer;
 use crate::writer::Writer;
+pub use crate::writer::CommitPolicy;
 
 /// Read connections kept open for reuse: at least as many as reads run at once (every ingest
 /// worker looks up its connection), since opening and closing a WAL connection costs far more
@@ -77,6 +78,13 @@ impl SqliteStore {
     /// Opens (creating it and its directory) the database at `path`, applies pending migrations
     /// and starts the writer thread.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, CommitPolicy::Grouped)
+    }
+
+    /// [`SqliteStore::open`] with a commit policy other than the default
+    /// ([`CommitPolicy::Grouped`]); see [`CommitPolicy::EveryStatement`] for the only other one, a
+    /// benchmark baseline.
+    pub fn open_with(path: &Path, policy: CommitPolicy) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::new(
@@ -116,7 +124,7 @@ impl SqliteStore {
         )
         .map_err(|e| db_error("configure the writer", e))?;
         let checkpointer = Checkpointer::start(path)?;
-        let writer = Writer::start(conn)?;
+        let writer = Writer::start(conn, policy)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),

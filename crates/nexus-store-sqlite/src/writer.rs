@@ -3,6 +3,9 @@
 //! transaction, commits once, and only then answers every caller. One fsync per batch, not per
 //! operation: under load, operations queue while the previous batch commits and share the next
 //! commit. A failing operation rolls back only its savepoint; a failing commit fails the batch.
+//!
+//! [`CommitPolicy::EveryStatement`] is the benchmark baseline: no transaction at all, so SQLite
+//! commits (and fsyncs) every statement, one row each, on its own.
 
 use std::sync::mpsc;
 
@@ -18,19 +21,36 @@ type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 /// One write operation: runs inside the batch transaction, returns how to answer its caller.
 type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
 
+/// How the writer commits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CommitPolicy {
+    /// Queued operations share one transaction and one commit (the gateway's policy).
+    #[default]
+    Grouped,
+    /// **Benchmark baseline only.** No transaction: every statement commits (and fsyncs) by
+    /// itself, one row per transaction. An operation that fails half-way leaves its first rows
+    /// written, so the dedupe state and the outbox are no longer written atomically. It exists so
+    /// `benches/pipeline.rs` can measure what grouping buys on the same pipeline.
+    EveryStatement,
+}
+
 /// Handle to the writer thread.
 #[derive(Debug)]
 pub(crate) struct Writer {
     tx: mpsc::Sender<Job>,
+    policy: CommitPolicy,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`.
-    pub(crate) fn start(conn: Connection) -> Result<Writer> {
+    pub(crate) fn start(conn: Connection, policy: CommitPolicy) -> Result<Writer> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("nexus-sqlite-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || match policy {
+                CommitPolicy::Grouped => run(conn, rx),
+                CommitPolicy::EveryStatement => run_unbatched(conn, rx),
+            })
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Storage,
@@ -38,7 +58,7 @@ impl Writer {
                 )
                 .with_source(e)
             })?;
-        Ok(Writer { tx })
+        Ok(Writer { tx, policy })
     }
 
     /// Runs `f` in the next batch transaction; returns its result once the batch is committed.
@@ -48,8 +68,9 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
+        let grouped = self.policy == CommitPolicy::Grouped;
         let job: Job = Box::new(move |conn: &Connection| -> Finish {
-            let result = in_savepoint(conn, f);
+            let result = if grouped { in_savepoint(conn, f) } else { f(conn) };
             Box::new(move |commit| {
                 let answer = match (commit, result) {
                     (Ok(()), r) => r,
@@ -118,5 +139,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
         for f in finishers {
             f(commit.clone());
         }
+    }
+}
+
+/// [`CommitPolicy::EveryStatement`]: runs each operation outside any transaction.
+fn run_unbatched(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        job(&conn)(Ok(()));
     }
 }
