@@ -39,12 +39,7 @@ impl Run {
 }
 
 /// Runs `n` notifications made from `template` through a fresh gateway.
-fn run(
-    template: &str,
-    day0: jiff::civil::Date,
-    n: usize,
-    policy: CommitPolicy,
-) -> Run {
+fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) -> Run {
     let (concurrency, workers) = (64, 16);
     let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -145,5 +140,9 @@ fn main() {
     let small = serde_json::to_string(&step_body(&case, 0)).unwrap();
     let grouped = run(&small, day0, 6000, CommitPolicy::Grouped);
     let per_row = run(&small, day0, 200, CommitPolicy::EveryStatement);
-    compare(&format!("small bodies (~{} B)", small.len()), &grouped, &per_row);
+    compare(
+        &format!("small bodies (~{} B)", small.len()),
+        &grouped,
+        &per_row,
+    );
 }

@@ -47,8 +47,9 @@ path = "{dir}/envelopes.jsonl"
         secret = terra::FAKE_SECRET,
     );
     let config = Config::from_sources(Some(&toml), std::iter::empty()).expect("bench config");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open_with(&dir.join("nexus.db"), policy).expect("open the SQLite store"));
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open_with(&dir.join("nexus.db"), policy).expect("open the SQLite store"),
+    );
     // Nothing is delivered: the figure stops at the committed outbox.
     store
         .set_sink_enabled(

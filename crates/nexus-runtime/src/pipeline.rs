@@ -104,9 +104,12 @@ pub(crate) async fn claimer_loop(inner: Arc<Inner>, shards: Vec<mpsc::UnboundedS
                 // Cannot happen (we claimed at most `free`); the lease expires and it comes back.
                 continue;
             };
-            let shard = shard_of(&ordering_key(&inner, &c), shards.len());
+            // Parsed once, here: the worker uses the same notifications.
+            let parsed = parse(&inner, &c);
+            let shard = shard_of(&ordering_key(&c, parsed.as_ref().ok()), shards.len());
             let work = Work {
                 claimed: c,
+                parsed,
                 _permit: permit,
             };
             if shards.get(shard).is_none_or(|tx| tx.send(work).is_err()) {
@@ -117,33 +120,43 @@ pub(crate) async fn claimer_loop(inner: Arc<Inner>, shards: Vec<mpsc::UnboundedS
     }
 }
 
-/// One claimed entry and its in-flight slot.
+/// One claimed entry, its request as parsed by its adapter, and its in-flight slot.
 pub(crate) struct Work {
     claimed: ClaimedInbox,
+    parsed: Result<Vec<Notification>, Failure>,
     _permit: OwnedSemaphorePermit,
 }
 
 /// A worker: processes the entries of its shard one at a time, in the order claimed.
 pub(crate) async fn worker_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Work>) {
     while let Some(work) = rx.recv().await {
-        process_claimed(&inner, work.claimed).await;
+        process_claimed(&inner, work.claimed, work.parsed).await;
     }
+}
+
+/// The entry's request parsed by its provider's adapter.
+fn parse(inner: &Inner, c: &ClaimedInbox) -> Result<Vec<Notification>, Failure> {
+    let provider = c.entry.provider.as_str();
+    let adapter = inner.adapters.get(provider).copied().ok_or_else(|| {
+        Failure::Quarantine(
+            Error::unsupported(provider, "no adapter for this provider in this binary")
+                .with_provider(provider),
+        )
+    })?;
+    adapter.parse(&c.entry.request).map_err(classify)
 }
 
 /// `provider:provider_user_id` of the request's first notification; the entry id when it names no
 /// user or does not parse (it is processed, and fails, on its own).
-fn ordering_key(inner: &Inner, c: &ClaimedInbox) -> String {
+fn ordering_key(c: &ClaimedInbox, parsed: Option<&Vec<Notification>>) -> String {
     let provider = &c.entry.provider;
-    let user = inner
-        .adapters
-        .get(provider.as_str())
-        .and_then(|a| a.parse(&c.entry.request).ok())
-        .and_then(|ns| {
-            ns.into_iter().find_map(|n| {
-                n.provider_user_id
-                    .or_else(|| n.records.into_iter().find_map(|r| r.provider_user_id))
-            })
-        });
+    let user = parsed.and_then(|ns| {
+        ns.iter().find_map(|n| {
+            n.provider_user_id
+                .as_deref()
+                .or_else(|| n.records.iter().find_map(|r| r.provider_user_id.as_deref()))
+        })
+    });
     match user {
         Some(u) => format!("{provider}:{u}"),
         None => c.entry.id.clone(),
@@ -158,12 +171,16 @@ fn shard_of(key: &str, shards: usize) -> usize {
 }
 
 /// Processes one claimed entry to its end: applied, retried or quarantined.
-pub(crate) async fn process_claimed(inner: &Inner, claimed: ClaimedInbox) {
+pub(crate) async fn process_claimed(
+    inner: &Inner,
+    claimed: ClaimedInbox,
+    parsed: Result<Vec<Notification>, Failure>,
+) {
     let started = Instant::now();
     let fence = claimed.fence();
     let provider = claimed.entry.provider.clone();
     let m = &inner.metrics;
-    match process(inner, &claimed).await {
+    match process(inner, &claimed, parsed).await {
         Ok(applied) => {
             m.add("requests_processed_total", &[("provider", &provider)], 1);
             m.add(
@@ -228,16 +245,21 @@ pub(crate) async fn process_claimed(inner: &Inner, claimed: ClaimedInbox) {
     }
 }
 
-async fn process(inner: &Inner, claimed: &ClaimedInbox) -> Result<Applied, Failure> {
+async fn process(
+    inner: &Inner,
+    claimed: &ClaimedInbox,
+    parsed: Result<Vec<Notification>, Failure>,
+) -> Result<Applied, Failure> {
     let entry = &claimed.entry;
     let provider = entry.provider.as_str();
-    let adapter = inner.adapters.get(provider).copied().ok_or_else(|| {
-        Failure::Quarantine(
-            Error::unsupported(provider, "no adapter for this provider in this binary")
-                .with_provider(provider),
-        )
-    })?;
-    let notifications = adapter.parse(&entry.request).map_err(classify)?;
+    let notifications = parsed?;
+    // `parse` found the adapter.
+    let Some(adapter) = inner.adapters.get(provider).copied() else {
+        return Err(Failure::Quarantine(Error::unsupported(
+            provider,
+            "no adapter for this provider in this binary",
+        )));
+    };
     if notifications.is_empty() {
         inner
             .store
@@ -395,7 +417,7 @@ async fn process(inner: &Inner, claimed: &ClaimedInbox) -> Result<Applied, Failu
     Ok(applied)
 }
 
-/// Normalizes one connection's records into an apply group (shared with replay).
+/// Normalizes one connection's records into an apply group.
 pub(crate) fn normalize_group(
     inner: &Inner,
     adapter: &dyn nexus_core::Adapter,
@@ -403,7 +425,25 @@ pub(crate) fn normalize_group(
     sources: Vec<Source>,
     records: &[RawRecord],
 ) -> Result<ApplyGroup, Error> {
-    let provider = adapter.descriptor().id;
+    let ctx = NormalizeContext {
+        provider_user_id: Some(conn.provider_user_id.clone()),
+    };
+    let normalized = records
+        .iter()
+        .map(|r| adapter.normalize(r, &ctx))
+        .collect::<Result<Vec<_>, Error>>()?;
+    build_group(inner, adapter.descriptor().id, conn, sources, normalized)
+}
+
+/// The apply group of one connection's normalized records, for the tenant's sinks (shared with
+/// replay, which normalizes record by record itself).
+pub(crate) fn build_group(
+    inner: &Inner,
+    provider: &str,
+    conn: &ConnectionRecord,
+    sources: Vec<Source>,
+    normalized: Vec<nexus_core::Normalized>,
+) -> Result<ApplyGroup, Error> {
     let sinks = inner
         .tenant_sinks
         .get(&conn.tenant_id)
@@ -419,13 +459,9 @@ pub(crate) fn normalize_group(
             )
             .with_provider(provider)
         })?;
-    let ctx = NormalizeContext {
-        provider_user_id: Some(conn.provider_user_id.clone()),
-    };
     let mut items = Vec::new();
     let mut devices = Vec::new();
-    for r in records {
-        let n = adapter.normalize(r, &ctx)?;
+    for n in normalized {
         items.extend(n.items);
         for d in n.devices {
             if !devices

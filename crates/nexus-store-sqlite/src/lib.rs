@@ -15,8 +15,15 @@
 //!   256 concurrent tasks, on the shared 2-vCPU build machine (November 2026).
 //! - **Checkpoints** run on their own thread (`checkpoint.rs`, `wal_autocheckpoint = 0` on the
 //!   writer), so a commit only appends to the WAL and fsyncs it.
-//! - **Bodies are BLOBs** stored after the small columns (schema 2): request and record bodies are
-//!   not base64 inside JSON, and leases, states and queue depths never walk a body's overflow pages.
+//! - **Bodies are BLOBs, written once** (schemas 2 and 4): a request body goes into `bodies` when it
+//!   is enqueued; the inbox row, later its quarantine row, and the archive row of a push record
+//!   (whose body *is* the request's) all point at it. Claiming an entry updates a small row, and
+//!   a push record is not stored twice. A body is deleted when nothing points at it any more.
+//! - **Dedupe states** (schema 3, `dedupe.rs`): appended in insertion order in a compact binary
+//!   form (`state_codec.rs`), found through a small index of (scope, 64-bit key). A state that did
+//!   not change is not rewritten.
+//! - **Commit policy**: [`CommitPolicy::Grouped`]; [`CommitPolicy::EveryStatement`] exists only
+//!   as the benchmark baseline (one row per transaction).
 //! - **Reads** run on separate read-only connections (WAL readers do not block the writer).
 //! - **Migrations** are versioned (`PRAGMA user_version`) and applied at open (`migrations.rs`).
 
@@ -43,8 +50,8 @@ use nexus_runtime::store::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use crate::checkpoint::Checkpointer;
-use crate::writer::Writer;
 pub use crate::writer::CommitPolicy;
+use crate::writer::Writer;
 
 /// Read connections kept open for reuse: at least as many as reads run at once (every ingest
 /// worker looks up its connection), since opening and closing a WAL connection costs far more
@@ -57,6 +64,13 @@ pub(crate) fn db_error(what: &str, e: rusqlite::Error) -> Error {
 
 fn json_error(what: &str, e: serde_json::Error) -> Error {
     Error::new(ErrorKind::Storage, format!("sqlite: {what} is not valid")).with_source(e)
+}
+
+/// Proof that this process holds the serving lock of a store ([`SqliteStore::lock_for_serving`]).
+/// The lock is released when this is dropped or the process exits.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: std::fs::File,
 }
 
 /// The SQLite store. Cheap to clone.
@@ -140,6 +154,71 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Takes the serving lock of this database: an exclusive lock on `<db file>.serve.lock`, held
+    /// until the returned guard is dropped (or the process dies, however it dies). Only one
+    /// `nexus serve` may process a database at a time; admin commands do not take it. Fails, naming
+    /// the lock file, when another process holds it.
+    pub fn lock_for_serving(&self) -> Result<ServeLock> {
+        let mut name = self.inner.path.clone().into_os_string();
+        name.push(".serve.lock");
+        let path = PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Storage,
+                    format!("cannot open the lock file {}", path.display()),
+                )
+                .with_source(e)
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(ServeLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
+                ErrorKind::Storage,
+                format!(
+                    "another `nexus serve` is using this store (it holds {}); stop it first",
+                    path.display()
+                ),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::new(
+                ErrorKind::Storage,
+                format!("cannot lock {}", path.display()),
+            )
+            .with_source(e)),
+        }
+    }
+
+    /// Releases every inbox and outbox lease, making that work due now. Leases outlive a crashed
+    /// gateway (they expire after `inbox_lease_secs` / the delivery lease); the holder of the
+    /// serving lock knows no other process works on this store, so at startup every lease is a
+    /// dead one and waiting for it to expire only delays the restart. A delivery that was in
+    /// flight when the gateway died is sent again, with the same `webhook-id` (at least once).
+    /// Returns (inbox, outbox) leases released.
+    pub async fn release_leases(&self, _held: &ServeLock, now: Millis) -> Result<(u64, u64)> {
+        self.write(move |c| {
+            let inbox = c
+                .execute(
+                    "UPDATE inbox SET lease_token = NULL, lease_owner = NULL,
+                         available_at = min(available_at, ?1)
+                     WHERE lease_token IS NOT NULL",
+                    params![now],
+                )
+                .map_err(|e| db_error("release inbox leases", e))?;
+            let outbox = c
+                .execute(
+                    "UPDATE outbox SET lease_token = NULL, next_attempt_at = min(next_attempt_at, ?1)
+                     WHERE state = 'pending' AND lease_token IS NOT NULL",
+                    params![now],
+                )
+                .map_err(|e| db_error("release delivery leases", e))?;
+            Ok((inbox as u64, outbox as u64))
+        })
+        .await
+    }
+
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -160,7 +239,9 @@ impl SqliteStore {
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )
                     .map_err(|e| db_error("open a read connection", e))?;
-                    c.execute_batch("PRAGMA busy_timeout = 10000;")
+                    // A small page cache (1 MB, SQLite's default is 2 MB): up to READ_POOL of
+                    // these stay open, and the OS page cache serves what they do not keep.
+                    c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -1024;")
                         .map_err(|e| db_error("configure a read connection", e))?;
                     c
                 }
@@ -242,7 +323,7 @@ fn finish_connection((mut c, status): (ConnectionRecord, String)) -> Result<Conn
     Ok(c)
 }
 
-/// A request as stored (schema 2): everything but the body, which has its own BLOB column.
+/// A request as stored (schema 2): everything but the body, which is stored as a BLOB.
 #[derive(serde::Serialize)]
 struct RequestHeadRef<'a> {
     method: &'a str,

@@ -496,3 +496,70 @@ async fn a_push_body_is_written_once_and_no_body_leaks() {
     assert_eq!(count("SELECT count(*) FROM archive WHERE body IS NULL"), 1);
     assert_eq!(count("SELECT count(*) FROM inbox"), 0);
 }
+
+/// Only one process serves a store; the one that does releases the leases a dead predecessor left
+/// (inbox and deliveries), so their work is due at once.
+#[tokio::test]
+async fn one_gateway_per_store_and_dead_leases_are_released() {
+    let (s, _dir) = fresh();
+    s.enqueue(vec![NewInboxEntry {
+        provider: "fake".into(),
+        request: request(1),
+        received_at: 1,
+    }])
+    .await
+    .unwrap();
+    s.apply(ApplyBatch {
+        fence: None,
+        emitted_at: 10,
+        groups: vec![ApplyGroup {
+            provider: "fake".into(),
+            recipient: Recipient {
+                tenant_id: "t".into(),
+                user_id: "u".into(),
+                external_user_ref: "e".into(),
+                connection_id: "c".into(),
+            },
+            sources: vec![],
+            devices: vec![],
+            items: vec![profile("u1", 70.0)],
+            sinks: vec!["main".into()],
+        }],
+        archive: vec![],
+    })
+    .await
+    .unwrap();
+    let sink = SinkRef {
+        tenant_id: "t".into(),
+        sink_id: "main".into(),
+    };
+    // The "dead gateway" leases both for a long time.
+    assert_eq!(
+        s.claim_inbox("dead", 10, 3_600_000, 20)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.claim_deliveries(&sink, 10, 3_600_000, 20)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s.claim_inbox("w", 10, 1000, 30).await.unwrap().is_empty());
+
+    let lock = s.lock_for_serving().unwrap();
+    let second = SqliteStore::open(s.path()).unwrap();
+    let err = second.lock_for_serving().unwrap_err();
+    assert!(err.to_string().contains("another `nexus serve`"), "{err}");
+    assert_eq!(s.release_leases(&lock, 30).await.unwrap(), (1, 1));
+    assert_eq!(s.claim_inbox("w", 10, 1000, 30).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_deliveries(&sink, 10, 1000, 30).await.unwrap().len(),
+        1
+    );
+    drop(lock);
+    assert!(second.lock_for_serving().is_ok(), "released with its guard");
+}

@@ -70,7 +70,11 @@ impl Writer {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let grouped = self.policy == CommitPolicy::Grouped;
         let job: Job = Box::new(move |conn: &Connection| -> Finish {
-            let result = if grouped { in_savepoint(conn, f) } else { f(conn) };
+            let result = if grouped {
+                in_savepoint(conn, f)
+            } else {
+                f(conn)
+            };
             Box::new(move |commit| {
                 let answer = match (commit, result) {
                     (Ok(()), r) => r,

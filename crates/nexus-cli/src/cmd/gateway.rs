@@ -88,6 +88,31 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     Ok(Arc::new(store))
 }
 
+/// Opens the store of `config` for `nexus serve`: takes its serving lock (one gateway per store)
+/// and releases the leases a crashed gateway left behind, so their work resumes at once instead
+/// of after the lease timeouts. The lock must be kept for as long as the gateway runs.
+pub async fn open_store_for_serving(
+    config: &Config,
+) -> Result<(Arc<dyn Store>, nexus_store_sqlite::ServeLock), String> {
+    let path = config.store_path();
+    create_parent(&path)?;
+    let store = SqliteStore::open(&path)
+        .map_err(|e| format!("opening the store {}: {}", path.display(), error_chain(&e)))?;
+    let lock = store.lock_for_serving().map_err(|e| error_chain(&e))?;
+    let (inbox, outbox) = store
+        .release_leases(&lock, nexus_runtime::now_ms())
+        .await
+        .map_err(|e| format!("releasing stale leases: {}", error_chain(&e)))?;
+    if inbox + outbox > 0 {
+        tracing::warn!(
+            inbox,
+            deliveries = outbox,
+            "resuming work a previous gateway left leased (it stopped without finishing it)"
+        );
+    }
+    Ok((Arc::new(store), lock))
+}
+
 fn create_parent(path: &Path) -> Result<(), String> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => std::fs::create_dir_all(dir)

@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use nexus_runtime::Runtime;
 use nexus_server::{DEFAULT_MAX_BODY_BYTES, DEV_SECRET, Server, ServerOptions, shutdown_signal};
 
-use super::gateway::{ConfigArgs, error_chain, init_logging, open_store, tokio_runtime};
+use super::gateway::{
+    ConfigArgs, error_chain, init_logging, open_store_for_serving, tokio_runtime,
+};
 
 /// Arguments of `nexus serve`.
 #[derive(Debug, clap::Args)]
@@ -48,7 +50,8 @@ async fn serve(args: Args) -> Result<(), String> {
         tracing::warn!(%addr, "no configuration file, but not on loopback: dev mode (the public dev secret) is off");
     }
 
-    let store = open_store(&config)?;
+    // Held until `serve` returns: no second gateway can process this store meanwhile.
+    let (store, _serving) = open_store_for_serving(&config).await?;
     let jsonl_path = config.tenants.values().find_map(|t| {
         t.sinks.values().find_map(|s| {
             (s.kind == "jsonl")
