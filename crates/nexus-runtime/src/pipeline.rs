@@ -27,11 +27,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use nexus_core::envelope::Source;
-use nexus_core::{
-    Error, ErrorKind, FetchContext, Ingestion, NormalizeContext, Notification, RawRecord,
-};
+use nexus_core::{Error, ErrorKind, FetchContext, NormalizeContext, Notification, RawRecord};
 
 use crate::crypto::Tokens;
+use crate::ratelimit::PacedHttp;
 use crate::runtime::{Inner, now_ms};
 use crate::store::{
     Applied, ApplyBatch, ApplyGroup, ClaimedInbox, ConnectionRecord, ConnectionStatus,
@@ -312,7 +311,13 @@ async fn process(
             .transpose()
             .map_err(|e| Failure::Quarantine(e.with_provider(provider)))?;
         let ctx = FetchContext {
-            http: inner.http.clone(),
+            // Every HTTP request the adapter makes is paced, and a 429 pauses the provider.
+            http: Arc::new(PacedHttp::new(
+                inner.http.clone(),
+                gate.clone(),
+                provider,
+                MAX_GATE_WAIT,
+            )),
             base_url: base_url.clone(),
             access_token: tokens.map(|t| t.access_token),
             provider_user_id: Some(conn.provider_user_id.clone()),
@@ -322,18 +327,6 @@ async fn process(
         let mut sources = Vec::new();
         let mut records = Vec::new();
         for n in &notes {
-            if descriptor.ingestion != Ingestion::Push {
-                gate.acquire(MAX_GATE_WAIT).await.map_err(|wait| {
-                    Failure::Retry(
-                        Error::new(
-                            ErrorKind::RateLimited,
-                            "waiting for the provider's rate limit",
-                        )
-                        .with_provider(provider)
-                        .with_retry_after(wait),
-                    )
-                })?;
-            }
             let got = match adapter.fetch(n, &ctx).await {
                 Ok(r) => r,
                 Err(e) => {
