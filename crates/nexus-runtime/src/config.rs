@@ -28,6 +28,10 @@
 //! [retention]
 //! delivered_days = 7          # archive_days unset: raw records are kept for replay
 //!
+//! [server]
+//! max_body_bytes = 10485760   # larger webhooks get 413
+//! request_timeout_secs = 30
+//!
 //! [providers.terra]
 //! webhook_secret = "fake-terra-signing-secret"
 //! [providers.oura]
@@ -90,6 +94,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// How long delivered envelopes and archived records are kept.
     pub retention: RetentionConfig,
+    /// The webhook ingress: body limit and request timeout.
+    pub server: ServerConfig,
     /// Per provider: app secrets and API base URL override.
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Tenants by id, each with its sinks.
@@ -151,6 +157,26 @@ impl Default for DeliveryConfig {
             throttle_floor_secs: 60,
             max_retry_after_secs: 6 * 3600,
             batch_size: 50,
+        }
+    }
+}
+
+/// The webhook ingress (`nexus serve`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Largest accepted webhook body, bytes; a larger one is answered 413 and not stored.
+    pub max_body_bytes: usize,
+    /// Longest a webhook request may take from its first byte to our answer, seconds; a client
+    /// that sends its body slower is answered 408 and nothing is stored.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 10 * 1024 * 1024,
+            request_timeout_secs: 30,
         }
     }
 }
@@ -294,6 +320,7 @@ impl fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("delivery", &self.delivery)
             .field("retention", &self.retention)
+            .field("server", &self.server)
             .field("providers", &self.providers)
             .field("tenants", &self.tenants)
             .finish()
@@ -311,6 +338,7 @@ impl Default for Config {
             workers: WorkersConfig::default(),
             delivery: DeliveryConfig::default(),
             retention: RetentionConfig::default(),
+            server: ServerConfig::default(),
             providers: BTreeMap::new(),
             tenants: BTreeMap::new(),
         }
@@ -517,6 +545,20 @@ impl Config {
                     "not set: a key is generated and kept in {}; back it up, tokens cannot be read without it",
                     self.key_path().display()
                 ),
+            );
+        }
+        if self.server.max_body_bytes == 0 {
+            push(
+                Severity::Error,
+                "server.max_body_bytes",
+                "must be at least 1".into(),
+            );
+        }
+        if self.server.request_timeout_secs == 0 {
+            push(
+                Severity::Error,
+                "server.request_timeout_secs",
+                "must be at least 1".into(),
             );
         }
         if self.workers.ingest == 0 {
@@ -742,6 +784,7 @@ mod tests {
                     "https://acme.example/other",
                 ),
                 ("NEXUS_DELIVERY__SCHEDULE_SECS", "[0, 1, 2]"),
+                ("NEXUS_SERVER__MAX_BODY_BYTES", "65536"),
                 ("NEXUS_CONFIG", "/ignored.toml"),
                 ("HOME", "/root"),
             ]),
@@ -749,6 +792,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:1234");
         assert_eq!(c.workers.ingest, 7);
+        assert_eq!(c.server.max_body_bytes, 65536);
+        assert_eq!(c.server.request_timeout_secs, 30);
         assert_eq!(
             c.secrets("terra").get("webhook_secret"),
             Some("fake-from-env")

@@ -7,9 +7,10 @@
 //! (or a non-loopback address) turns dev mode off.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use nexus_runtime::Runtime;
-use nexus_server::{DEFAULT_MAX_BODY_BYTES, DEV_SECRET, Server, ServerOptions, shutdown_signal};
+use nexus_server::{DEV_SECRET, Server, ServerOptions, shutdown_signal};
 
 use super::gateway::{
     ConfigArgs, error_chain, init_logging, open_store_for_serving, tokio_runtime,
@@ -20,10 +21,10 @@ use super::gateway::{
 pub struct Args {
     #[command(flatten)]
     config: ConfigArgs,
-    /// Largest accepted webhook body in bytes (larger: 413, not stored). A flag, not a `NEXUS_*`
-    /// variable: every `NEXUS_*` variable is read as a configuration key.
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    max_body_bytes: usize,
+    /// Largest accepted webhook body in bytes (larger: 413, not stored); overrides
+    /// `server.max_body_bytes` (`NEXUS_SERVER__MAX_BODY_BYTES`), default 10 MiB.
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
     /// Never use the public dev secret, even with no configuration file.
     #[arg(long)]
     no_dev: bool,
@@ -74,14 +75,16 @@ async fn serve(args: Args) -> Result<(), String> {
                 .map(move |(name, s)| format!("{t}/{name} ({})", s.kind))
         })
         .collect();
+    let server_config = config.server.clone();
     let runtime = Runtime::start(config, store)
         .await
         .map_err(|e| error_chain(&e))?;
     tracing::info!(store = %store_path.display(), sinks = %sinks_summary.join(", "), "pipeline started");
 
     let options = ServerOptions {
-        max_body_bytes: args.max_body_bytes,
+        max_body_bytes: args.max_body_bytes.unwrap_or(server_config.max_body_bytes),
         dev_secret: dev.then(|| DEV_SECRET.to_owned()),
+        request_timeout: Duration::from_secs(server_config.request_timeout_secs),
         ..ServerOptions::default()
     };
     let listener = tokio::net::TcpListener::bind(addr)
