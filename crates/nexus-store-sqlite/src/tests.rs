@@ -93,6 +93,23 @@ fn profile(native: &str, weight: f64) -> NormalizedItem {
     }
 }
 
+/// An apply group of tenant `t`, connection `c`, for `sinks`.
+fn group_tc(items: Vec<NormalizedItem>, sinks: &[&str]) -> ApplyGroup {
+    ApplyGroup {
+        provider: "fake".into(),
+        recipient: Recipient {
+            tenant_id: "t".into(),
+            user_id: "u".into(),
+            external_user_ref: "e".into(),
+            connection_id: "c".into(),
+        },
+        sources: vec![],
+        devices: vec![],
+        items,
+        sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
 /// If any write of an apply fails, nothing of it stays: not the dedupe state, not the outbox rows
 /// written before the failure, and the inbox entry is still there for a retry.
 #[tokio::test]
@@ -116,19 +133,7 @@ async fn apply_is_all_or_nothing() {
     let claimed = s.claim_inbox("w", 1, 60_000, 10).await.unwrap();
     let item = profile("u1", 70.0);
     let sid = item.item.source_id.clone();
-    let group = ApplyGroup {
-        provider: "fake".into(),
-        recipient: Recipient {
-            tenant_id: "t".into(),
-            user_id: "u".into(),
-            external_user_ref: "e".into(),
-            connection_id: "c".into(),
-        },
-        sources: vec![],
-        devices: vec![],
-        items: vec![item],
-        sinks: vec!["ok".into(), "boom".into()],
-    };
+    let group = group_tc(vec![item], &["ok", "boom"]);
     let err = s
         .apply(ApplyBatch {
             fence: Some(claimed[0].fence()),
@@ -512,19 +517,7 @@ async fn one_gateway_per_store_and_dead_leases_are_released() {
     s.apply(ApplyBatch {
         fence: None,
         emitted_at: 10,
-        groups: vec![ApplyGroup {
-            provider: "fake".into(),
-            recipient: Recipient {
-                tenant_id: "t".into(),
-                user_id: "u".into(),
-                external_user_ref: "e".into(),
-                connection_id: "c".into(),
-            },
-            sources: vec![],
-            devices: vec![],
-            items: vec![profile("u1", 70.0)],
-            sinks: vec!["main".into()],
-        }],
+        groups: vec![group_tc(vec![profile("u1", 70.0)], &["main"])],
         archive: vec![],
     })
     .await
