@@ -10,8 +10,9 @@
 //!    SQLite commits (and fsyncs) every statement on its own. Measured on the day bodies of (1)
 //!    and on the recorded-size Terra `daily` (~1.3 kB).
 //!
-//! `NEXUS_BENCH_DAY_ONLY=1000` runs only the day bodies of (1), with that many notifications (to
-//! profile them).
+//! To profile one part: `NEXUS_BENCH_ONLY=day:1000` runs only the grouped day bodies of (1), and
+//! `NEXUS_BENCH_ONLY=small:20000` only the grouped recorded-size bodies, with that many
+//! notifications.
 //!
 //! Every run checks its outcome: nothing quarantined and the expected outbox rows written.
 
@@ -111,11 +112,26 @@ fn main() {
     let day_text = std::str::from_utf8(day.bytes()).unwrap().to_owned();
     let day0 = jiff::civil::date(2026, 8, 13);
     let per_envelope = bodies::envelope_bodies(&day).len() as u64;
-    // NEXUS_BENCH_DAY_ONLY=N runs only this part, with N notifications (for a profiler).
-    let only: Option<usize> = std::env::var("NEXUS_BENCH_DAY_ONLY")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let big = run(&day_text, day0, only.unwrap_or(300), CommitPolicy::Grouped);
+    // NEXUS_BENCH_ONLY=day:N or small:N runs only that grouped part (for a profiler).
+    let only: Option<(String, usize)> = std::env::var("NEXUS_BENCH_ONLY").ok().and_then(|v| {
+        let (part, n) = v.split_once(':')?;
+        Some((part.to_owned(), n.parse().ok()?))
+    });
+    let case = load_case("terra", "daily_heart_rate_overlap");
+    let small = serde_json::to_string(&step_body(&case, 0)).unwrap();
+    if let Some(("small", n)) = only.as_ref().map(|(p, n)| (p.as_str(), *n)) {
+        let r = run(&small, day0, n, CommitPolicy::Grouped);
+        println!(
+            "small bodies: grouped {:.1} notifications/s ({} in {:.2} s, {:.2} CPU s)",
+            r.per_s(),
+            r.notifications,
+            r.secs,
+            r.cpu_secs
+        );
+        return;
+    }
+    let day_n = only.as_ref().map_or(300, |(_, n)| *n);
+    let big = run(&day_text, day0, day_n, CommitPolicy::Grouped);
     assert_eq!(big.outbox, big.notifications as u64 * per_envelope);
     let mbs = mb_per_s(big.bytes, big.secs);
     let mbs_cpu = mb_per_s(big.bytes, big.cpu_secs);
@@ -136,8 +152,6 @@ fn main() {
     // recorded-size body.
     let big_per_row = run(&day_text, day0, 12, CommitPolicy::EveryStatement);
     compare("day bodies", &big, &big_per_row);
-    let case = load_case("terra", "daily_heart_rate_overlap");
-    let small = serde_json::to_string(&step_body(&case, 0)).unwrap();
     let grouped = run(&small, day0, 6000, CommitPolicy::Grouped);
     let per_row = run(&small, day0, 200, CommitPolicy::EveryStatement);
     compare(
