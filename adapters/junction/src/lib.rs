@@ -268,6 +268,7 @@ impl Adapter for JunctionAdapter {
         Ok(vec![Notification {
             provider_notification_id: notification_id,
             provider_user_id: Some(user_id.to_owned()),
+            previous_provider_user_id: None,
             kind: event_type.to_owned(),
             action,
             record_id,

@@ -189,6 +189,7 @@ mod tests {
         Notification {
             provider_notification_id: None,
             provider_user_id: Some("u-1".into()),
+            previous_provider_user_id: None,
             kind: kind.into(),
             action,
             record_id: id.map(str::to_owned),

@@ -125,6 +125,7 @@ pub fn parse(request: &InboundRequest) -> Result<Vec<Notification>> {
     Ok(vec![Notification {
         provider_notification_id: None,
         provider_user_id: Some(user_id.to_owned()),
+        previous_provider_user_id: None,
         kind: data_type.to_owned(),
         action,
         record_id: Some(object_id.to_owned()),

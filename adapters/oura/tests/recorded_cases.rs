@@ -107,6 +107,7 @@ impl Runner {
                 provider_user_id: self.connection["provider_user_id"]
                     .as_str()
                     .map(str::to_owned),
+                previous_provider_user_id: None,
                 kind: fetch["kind"].as_str().unwrap().to_owned(),
                 action: NotificationAction::Other,
                 record_id: fetch["record_id"].as_str().map(str::to_owned),

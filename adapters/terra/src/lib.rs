@@ -8,7 +8,8 @@
 //!   checked on the raw bytes before parsing, constant-time, any `v1` accepted, other schemes
 //!   ignored. Timestamp tolerance: app setting `signature_tolerance_s`, default 300 s.
 //! - **Notification id:** the `terra-reference` header.
-//! - **Routing:** `user.user_id` (`new_user.user_id` for `user_reauth`).
+//! - **Routing:** `user.user_id` (`new_user.user_id` for `user_reauth`, whose `old_user.user_id` is
+//!   the notification's `previous_provider_user_id`: the gateway moves that connection to the new id).
 //! - **Acknowledged, nothing emitted:** `healthcheck`, `processing`.
 //! - **Unsupported** (`unsupported_event`): any other `type`, e.g. `s3_payload` (a link to a
 //!   payload too large for a webhook; following it is not implemented) and `auth_cancelled`.
@@ -284,6 +285,14 @@ impl Adapter for TerraAdapter {
                     .with_field("type"),
             );
         }
+        // A re-authentication names the id it replaces: the gateway moves that connection over.
+        let previous_provider_user_id = if kind == "user_reauth" {
+            head.old_user
+                .and_then(|u| u.user_id)
+                .filter(|s| !s.trim().is_empty())
+        } else {
+            None
+        };
         let user = if kind == "user_reauth" {
             head.new_user
         } else {
@@ -322,6 +331,7 @@ impl Adapter for TerraAdapter {
         Ok(vec![Notification {
             provider_notification_id: reference,
             provider_user_id,
+            previous_provider_user_id,
             kind,
             action: NotificationAction::Other,
             record_id: None,
@@ -386,6 +396,10 @@ mod tests {
         let body = r#"{"type":"user_reauth","new_user":{"user_id":"new","provider":"GARMIN"},"old_user":{"user_id":"old","provider":"GARMIN"},"status":"warning","message":"m"}"#;
         let n = TerraAdapter.parse(&req(body, None)).unwrap();
         assert_eq!(n[0].provider_user_id.as_deref(), Some("new"));
+        assert_eq!(n[0].previous_provider_user_id.as_deref(), Some("old"));
+        let daily = r#"{"type":"daily","user":{"user_id":"u"},"data":[]}"#;
+        let n = TerraAdapter.parse(&req(daily, None)).unwrap();
+        assert_eq!(n[0].previous_provider_user_id, None);
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct Head {
     pub user: Option<User>,
     /// The new user of a `user_reauth`.
     pub new_user: Option<User>,
+    /// The user a `user_reauth` replaces.
+    pub old_user: Option<User>,
 }
 
 /// Terra's `TerraUser`.

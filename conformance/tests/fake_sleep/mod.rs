@@ -168,6 +168,7 @@ impl Adapter for FakeSleep {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             provider_user_id: Some(user),
+            previous_provider_user_id: None,
             kind: kind.to_owned(),
             action,
             record_id: Some(sleep_id),

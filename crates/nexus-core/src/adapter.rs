@@ -299,6 +299,10 @@ pub struct Notification {
     pub provider_notification_id: Option<String>,
     /// The provider's user id, used to find the connection.
     pub provider_user_id: Option<String>,
+    /// The provider user id this user replaces, when the provider re-authenticated the same
+    /// account under a new id (Terra `user_reauth`): the gateway moves the connection of the old
+    /// id to `provider_user_id`, so the tenant's user mapping and the connection id carry over.
+    pub previous_provider_user_id: Option<String>,
     /// The provider's event or data type (`sleep`, `daily.data.steps.created`).
     pub kind: String,
     /// What happened to the record.

@@ -7,7 +7,8 @@
 //! - `requests_processed_total{provider}`, `requests_retried_total{provider,kind}`,
 //!   `requests_quarantined_total{provider,kind}`;
 //! - `records_fetched_total{provider}`, `items_normalized_total{provider}`,
-//!   `events_emitted_total{provider}`, `items_suppressed_total{provider}`;
+//!   `events_emitted_total{provider}`, `items_suppressed_total{provider}`,
+//!   `connections_relinked_total{provider}` (a re-authenticated provider user moved to its new id);
 //! - `deliveries_total{sink,outcome}` (outcome: delivered, retry, failed, disabled);
 //! - histograms `ingest_seconds` (processing of one request: claim to commit),
 //!   `received_to_committed_seconds` (webhook stored to its envelopes in the outbox, retries

@@ -283,6 +283,9 @@ async fn process(
                     "the notification names no provider user",
                 ))
             })?;
+        if let Some(old) = n.previous_provider_user_id.as_deref() {
+            relink(inner, provider, old, &puid).await?;
+        }
         let conn = resolve_connection(inner, provider, &puid).await?;
         by_conn
             .entry(conn.connection_id.clone())
@@ -478,6 +481,42 @@ pub(crate) fn build_group(
         items,
         sinks,
     })
+}
+
+/// A provider re-authenticated the account of `old` under the id `new`: the connection of `old`
+/// now answers to `new` (same connection id, tenant, user and tokens), unless `new` already has a
+/// connection of its own or `old` has none.
+async fn relink(inner: &Inner, provider: &str, old: &str, new: &str) -> Result<(), Failure> {
+    if old == new {
+        return Ok(());
+    }
+    let store = &inner.store;
+    if store
+        .connection_for(provider, new)
+        .await
+        .map_err(Failure::Retry)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let Some(mut conn) = store
+        .connection_for(provider, old)
+        .await
+        .map_err(Failure::Retry)?
+    else {
+        return Ok(());
+    };
+    conn.provider_user_id = new.to_owned();
+    conn.updated_at = now_ms();
+    store
+        .upsert_connection(&conn)
+        .await
+        .map_err(Failure::Retry)?;
+    inner
+        .metrics
+        .add("connections_relinked_total", &[("provider", provider)], 1);
+    tracing::info!(%provider, connection_id = %conn.connection_id, "re-authenticated provider user: the connection moved to the new provider user id");
+    Ok(())
 }
 
 async fn resolve_connection(

@@ -46,7 +46,8 @@ fn descriptor(id: &'static str, ingestion: Ingestion) -> AdapterDescriptor {
     }
 }
 
-/// A fake push provider. Body: `{"user": "...", "ref": "...", "profiles": [{"id": "...", "w": 70}]}`,
+/// A fake push provider. Body: `{"user": "...", "ref": "...", "profiles": [{"id": "...", "w": 70}]}`
+/// (`"previous_user": "..."` marks a re-authentication of that user under the id `user`),
 /// signed by header `x-fake-signature` = the secret. `w` as a string is refused unless `lenient`
 /// (the "adapter fix"); every weight is multiplied by `scale` (a changed mapping, for replay).
 struct FakePushAdapter {
@@ -135,6 +136,7 @@ impl Adapter for FakePushAdapter {
         Ok(vec![Notification {
             provider_notification_id: v["ref"].as_str().map(str::to_owned),
             provider_user_id: user,
+            previous_provider_user_id: v["previous_user"].as_str().map(str::to_owned),
             kind: "profile".into(),
             action: NotificationAction::Update,
             record_id: None,
@@ -179,6 +181,7 @@ impl Adapter for FakeFetchAdapter {
         Ok(vec![Notification {
             provider_notification_id: Some("n-1".into()),
             provider_user_id: v["user"].as_str().map(str::to_owned),
+            previous_provider_user_id: None,
             kind: "profile".into(),
             action: NotificationAction::Update,
             record_id: v["record"].as_str().map(str::to_owned),
@@ -885,5 +888,78 @@ async fn a_users_requests_are_processed_in_arrival_order() {
             );
         }
     }
+    rt.shutdown().await;
+}
+
+/// A re-authentication under a new provider user id moves the old id's connection: the request
+/// is routed (not quarantined as an unknown user), its envelope carries the same connection,
+/// tenant user and external ref, and the old id no longer maps to anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reauthenticated_user_keeps_its_connection() {
+    let sink = FakeRecordingSink::new();
+    let cfg = r#"
+        [providers.fakepush]
+        webhook_secret = "fake-push-secret"
+        [tenants.acme.sinks.main]
+        kind = "stdout"
+    "#;
+    let (rt, _dir) = push_runtime(vec![("acme", "main", sink.clone())], fast_policy(3), cfg).await;
+    let conn = rt
+        .connect(NewConnection {
+            tenant_id: "acme".into(),
+            user_id: "alice".into(),
+            external_user_ref: "ext-alice".into(),
+            provider: "fakepush".into(),
+            provider_user_id: "pu-old".into(),
+            tokens: None,
+        })
+        .await
+        .unwrap();
+    accept(
+        &rt,
+        "fakepush",
+        push_request(
+            "fake-push-secret",
+            serde_json::json!({"user": "pu-new", "previous_user": "pu-old", "profiles": [{"id": "p", "w": 61}]}),
+        ),
+    )
+    .await;
+    wait_until("the delivery", || async { sink.seen().len() == 1 }).await;
+    let e = &sink.delivered_envelopes()[0];
+    assert_eq!(e["connection_id"], conn.connection_id.as_str());
+    assert_eq!(e["user_id"], "alice");
+    assert_eq!(e["external_user_ref"], "ext-alice");
+    let store = rt.store();
+    let moved = store
+        .connection_for("fakepush", "pu-new")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.connection_id, conn.connection_id);
+    assert!(
+        store
+            .connection_for("fakepush", "pu-old")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.quarantined(10).await.unwrap().is_empty());
+    // A later request of the new id goes to the same connection.
+    accept(
+        &rt,
+        "fakepush",
+        push_request(
+            "fake-push-secret",
+            serde_json::json!({"user": "pu-new", "profiles": [{"id": "p", "w": 62}]}),
+        ),
+    )
+    .await;
+    wait_until("the second delivery", || async { sink.seen().len() == 2 }).await;
+    let e = &sink.delivered_envelopes()[1];
+    assert_eq!(e["connection_id"], conn.connection_id.as_str());
+    assert_eq!(
+        e["data"][0]["revision"], 2,
+        "same connection: the same dedupe scope"
+    );
     rt.shutdown().await;
 }

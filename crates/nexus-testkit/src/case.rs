@@ -147,6 +147,7 @@ impl ScheduledFetch {
         Notification {
             provider_notification_id: None,
             provider_user_id,
+            previous_provider_user_id: None,
             kind: self.kind.clone(),
             action: NotificationAction::Other,
             record_id: self.record_id.clone(),

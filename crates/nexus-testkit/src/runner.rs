@@ -452,6 +452,7 @@ mod tests {
             Ok(vec![Notification {
                 provider_notification_id: Some(format!("n-{user}")),
                 provider_user_id: Some(user.clone()),
+                previous_provider_user_id: None,
                 kind: "profile".into(),
                 action: NotificationAction::Update,
                 record_id: Some(user),

@@ -97,6 +97,7 @@ impl Adapter for AcmeAdapter {
         Ok(vec![Notification {
             provider_notification_id: id,
             provider_user_id: Some(user),
+            previous_provider_user_id: None,
             kind: kind.to_owned(),
             action,
             record_id: data.get("id").and_then(Value::as_str).map(str::to_owned),

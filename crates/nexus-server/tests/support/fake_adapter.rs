@@ -97,6 +97,7 @@ impl Adapter for FakeSignedAdapter {
         Ok(vec![Notification {
             provider_notification_id: None,
             provider_user_id: user.clone(),
+            previous_provider_user_id: None,
             kind: "fake".to_owned(),
             action: NotificationAction::Other,
             record_id: None,
