@@ -47,6 +47,8 @@ enum Command {
     Replay(cmd::replay::Args),
     /// Check or show the configuration.
     Config(cmd::config::Args),
+    /// Write a consistent copy of the store (safe while the gateway runs).
+    Backup(cmd::backup::Args),
     /// Development helpers (sign a recorded webhook for a local gateway).
     Dev(cmd::dev::Args),
 }
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Deliveries(args) => cmd::deliveries::run(args),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Config(args) => cmd::config::run(args),
+        Command::Backup(args) => cmd::backup::run(args),
         Command::Dev(args) => cmd::dev::run(args),
     };
     match result {

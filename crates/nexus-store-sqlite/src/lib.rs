@@ -154,6 +154,37 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Writes a consistent copy of the database to `dest` (`VACUUM INTO`: a snapshot of one read
+    /// transaction, compacted), while the gateway keeps running; then fsyncs it. `dest` must not
+    /// exist. The copy holds tokens sealed with the encryption key, which it does not contain.
+    pub async fn backup_to(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                format!(
+                    "{} already exists; a backup never overwrites",
+                    dest.display()
+                ),
+            ));
+        }
+        let target = dest.to_string_lossy().into_owned();
+        self.read(move |c| {
+            c.execute("VACUUM INTO ?1", params![target])
+                .map(|_| ())
+                .map_err(|e| db_error("back up the database", e))
+        })
+        .await?;
+        std::fs::File::open(dest)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Storage,
+                    format!("could not flush the backup {} to disk", dest.display()),
+                )
+                .with_source(e)
+            })
+    }
+
     /// Takes the serving lock of this database: an exclusive lock on `<db file>.serve.lock`, held
     /// until the returned guard is dropped (or the process dies, however it dies). Only one
     /// `nexus serve` may process a database at a time; admin commands do not take it. Fails, naming

@@ -556,3 +556,41 @@ async fn one_gateway_per_store_and_dead_leases_are_released() {
     drop(lock);
     assert!(second.lock_for_serving().is_ok(), "released with its guard");
 }
+
+/// A backup taken from a live store opens as a store with the same rows; it never overwrites.
+#[tokio::test]
+async fn a_backup_is_a_consistent_openable_copy() {
+    let (s, dir) = fresh();
+    s.enqueue(vec![NewInboxEntry {
+        provider: "fake".into(),
+        request: request(4),
+        received_at: 1,
+    }])
+    .await
+    .unwrap();
+    s.apply(ApplyBatch {
+        fence: None,
+        emitted_at: 10,
+        groups: vec![group_tc(vec![profile("u1", 70.0)], &["main"])],
+        archive: vec![],
+    })
+    .await
+    .unwrap();
+    let dest = dir.path().join("backup.db");
+    s.backup_to(&dest).await.unwrap();
+    let err = s.backup_to(&dest).await.unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let copy = SqliteStore::open(&dest).unwrap();
+    let claimed = copy.claim_inbox("w", 10, 1000, 10).await.unwrap();
+    assert_eq!(claimed[0].entry.request, request(4));
+    let sid = profile("u1", 70.0).item.source_id;
+    assert_eq!(
+        copy.dedupe_state("t", "c", &sid)
+            .await
+            .unwrap()
+            .unwrap()
+            .revision,
+        1
+    );
+    assert_eq!(copy.depths(10).await.unwrap().outbox_pending, 1);
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod adapters;
+pub mod backup;
 pub mod config;
 pub mod connections;
 pub mod deliveries;
