@@ -231,7 +231,7 @@ pub fn item_example(event_type: EventType) -> Item {
                 columns: columns.iter().map(|c| (*c).to_owned()).collect(),
                 samples: vec![Sample {
                     ts: TS,
-                    values: vec![None; columns.len().saturating_sub(1)],
+                    values: smallvec::smallvec![None; columns.len().saturating_sub(1)],
                 }],
             };
             match ItemBody::from_chunk(series, chunk) {

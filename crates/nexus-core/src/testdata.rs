@@ -200,7 +200,7 @@ pub const SPEC_ENVELOPE: &[&str] = &[
 /// A chunk of `t` with every field set: samples with integral, fractional and null values.
 pub fn full_chunk(t: EventType) -> TimeseriesChunk {
     let n = t.columns().len() - 1;
-    let row = |i: usize, base: f64| -> Vec<Option<f64>> {
+    let row = |i: usize, base: f64| -> crate::items::Values {
         (0..n)
             .map(|k| match (i + k) % 3 {
                 0 => Some(base + k as f64),        // integral

@@ -290,7 +290,7 @@ impl Reader<'_> {
             let ts = prev.wrapping_add(self.i64()?);
             prev = ts;
             let k = self.len()?;
-            let mut values = Vec::with_capacity(k);
+            let mut values = nexus_core::items::Values::with_capacity(k);
             for _ in 0..k {
                 values.push(match self.byte()? {
                     VALUE_NULL => None,
@@ -391,7 +391,9 @@ mod tests {
                 samples: (0..15)
                     .map(|i| Sample {
                         ts: 1_786_640_400_000 + i * 60_000,
-                        values: vec![Some(68.0 + (i % 2) as f64 * 4.0)],
+                        values: nexus_core::items::Values::from_slice(&[Some(
+                            68.0 + (i % 2) as f64 * 4.0,
+                        )]),
                     })
                     .collect(),
             }),
@@ -425,15 +427,23 @@ mod tests {
         c.samples = vec![
             Sample {
                 ts: -5,
-                values: vec![Some(-0.0), None, Some(0.1)],
+                values: nexus_core::items::Values::from_slice(&[Some(-0.0), None, Some(0.1)]),
             },
             Sample {
                 ts: i64::MAX,
-                values: vec![Some(MAX_EXACT), Some(-MAX_EXACT + 1.0), Some(f64::MAX)],
+                values: nexus_core::items::Values::from_slice(&[
+                    Some(MAX_EXACT),
+                    Some(-MAX_EXACT + 1.0),
+                    Some(f64::MAX),
+                ]),
             },
             Sample {
                 ts: i64::MIN,
-                values: vec![Some(f64::MIN_POSITIVE), Some(1e300), Some(-7.0)],
+                values: nexus_core::items::Values::from_slice(&[
+                    Some(f64::MIN_POSITIVE),
+                    Some(1e300),
+                    Some(-7.0),
+                ]),
             },
         ];
         s.sample_versions = [(i64::MIN, i64::MAX), (0, -1), (i64::MAX, i64::MIN)]

@@ -413,11 +413,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            chunk(&n, 0).samples[0].values,
+            chunk(&n, 0).samples[0].values.to_vec(),
             vec![Some(600.0), Some(420.0)]
         );
         assert_eq!(chunk(&n, 1).window_start, Some(T + WINDOW_MS));
-        assert_eq!(chunk(&n, 1).samples[0].values, vec![None, Some(7.0)]);
+        assert_eq!(
+            chunk(&n, 1).samples[0].values.to_vec(),
+            vec![None, Some(7.0)]
+        );
     }
 
     #[test]

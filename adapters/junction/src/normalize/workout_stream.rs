@@ -207,8 +207,11 @@ mod tests {
             ]
         );
         let d = n.items[2].item.body.chunk().unwrap();
-        assert_eq!(d.samples[1].values, vec![Some(5.0), Some(13.0)]);
-        assert_eq!(d.samples[2].values, vec![Some(890.0), Some(1974.5)]);
+        assert_eq!(d.samples[1].values.to_vec(), vec![Some(5.0), Some(13.0)]);
+        assert_eq!(
+            d.samples[2].values.to_vec(),
+            vec![Some(890.0), Some(1974.5)]
+        );
         assert_eq!(
             n.items[0].item.provider_ref,
             format!("u1:garmin:watch:workout:w-1:{}", S * 1000)

@@ -171,7 +171,7 @@ fn samples_become_chunks_with_rmssd_and_sdnn_apart() {
     assert_eq!(c.chunk_index, Some(18));
     assert_eq!(c.samples.len(), 1);
     assert_eq!(
-        c.samples[0].values,
+        c.samples[0].values.to_vec(),
         vec![Some(121.0)],
         "the later duplicate wins"
     );
@@ -184,11 +184,11 @@ fn samples_become_chunks_with_rmssd_and_sdnn_apart() {
     let r = of(&out, EventType::HrvRmssdSeries);
     let s = of(&out, EventType::HrvSdnnSeries);
     assert_eq!(
-        r[0].body.chunk().unwrap().samples[0].values,
+        r[0].body.chunk().unwrap().samples[0].values.to_vec(),
         vec![Some(41.5)]
     );
     assert_eq!(
-        s[0].body.chunk().unwrap().samples[0].values,
+        s[0].body.chunk().unwrap().samples[0].values.to_vec(),
         vec![Some(55.0)]
     );
     assert_ne!(r[0].source_id, s[0].source_id);
@@ -214,7 +214,7 @@ fn cumulative_distance_becomes_intervals_and_a_decrease_is_refused() {
         .unwrap()
         .samples
         .iter()
-        .map(|s| (s.ts, s.values.clone()))
+        .map(|s| (s.ts, s.values.to_vec()))
         .collect();
     let t0 = ms("2026-07-01T09:00:00Z");
     assert_eq!(
@@ -226,7 +226,7 @@ fn cumulative_distance_becomes_intervals_and_a_decrease_is_refused() {
     );
     let st = of(&out, EventType::StepsSeries);
     assert_eq!(
-        st[0].body.chunk().unwrap().samples[0].values,
+        st[0].body.chunk().unwrap().samples[0].values.to_vec(),
         vec![None, Some(88.0)]
     );
     // A float subtraction would give 718.5000000000001; the interval keeps the input's precision.
@@ -238,7 +238,7 @@ fn cumulative_distance_becomes_intervals_and_a_decrease_is_refused() {
     let out = run("daily", &fine).unwrap();
     let d = of(&out, EventType::DistanceSeries);
     assert_eq!(
-        d[0].body.chunk().unwrap().samples[0].values,
+        d[0].body.chunk().unwrap().samples[0].values.to_vec(),
         vec![Some(60.0), Some(718.5)]
     );
     let e = run("daily", &mk(200.0)).unwrap_err();
@@ -431,7 +431,7 @@ fn body_measurements_blood_pressure_temperature_and_glucose() {
     );
     let g = of(&out, EventType::GlucoseSeries);
     assert_eq!(
-        g[0].body.chunk().unwrap().samples[0].values,
+        g[0].body.chunk().unwrap().samples[0].values.to_vec(),
         vec![Some(96.0)]
     );
 }

@@ -198,15 +198,15 @@ fn samples_keep_nulls_integers_and_fractions() {
     let edge = vec![
         Sample {
             ts: -1,
-            values: vec![Some(-0.0), Some(-3.0), Some(0.1)],
+            values: smallvec::smallvec![Some(-0.0), Some(-3.0), Some(0.1)],
         },
         Sample {
             ts: 0,
-            values: vec![Some(9_007_199_254_740_992.0), Some(1e300), None],
+            values: smallvec::smallvec![Some(9_007_199_254_740_992.0), Some(1e300), None],
         },
         Sample {
             ts: i64::MAX,
-            values: vec![Some(f64::MIN_POSITIVE), Some(-1e-9), Some(72.0)],
+            values: smallvec::smallvec![Some(f64::MIN_POSITIVE), Some(-1e-9), Some(72.0)],
         },
     ];
     let text = serde_json::to_string(&edge).unwrap();
@@ -231,7 +231,7 @@ proptest! {
             0..4,
         ),
     ) {
-        let s = Sample { ts, values };
+        let s = Sample::new(ts, &values);
         let back: Sample = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         prop_assert_eq!(back, s);
     }
@@ -258,7 +258,7 @@ proptest! {
         let mut item = full_item(EventType::TemperatureSeries);
         let chunk = item.body.chunk_mut().unwrap();
         chunk.resolution_s = resolution;
-        chunk.samples = rows.into_iter().map(|(ts, v)| Sample { ts, values: vec![v] }).collect();
+        chunk.samples = rows.into_iter().map(|(ts, v)| Sample { ts, values: smallvec::smallvec![v] }).collect();
         prop_assert_eq!(round_trip(&item), item);
     }
 }

@@ -13,4 +13,6 @@ pub use aggregate::{DailyReadiness, DailySummary, Flow, Menstruation, Nutrition}
 pub use profile::{Connection, ConnectionStatus, Deletion, Profile, Sync, SyncStatus};
 pub use session::{Activity, ActivityType, HeartRateZone, Sleep, SleepStage, SleepStageKind};
 pub use snapshot::{BloodPressure, BodyMeasurement};
-pub use timeseries::{Sample, StressChunk, TemperatureChunk, TemperatureKind, TimeseriesChunk};
+pub use timeseries::{
+    Sample, StressChunk, TemperatureChunk, TemperatureKind, TimeseriesChunk, Values,
+};

@@ -54,6 +54,10 @@ pub enum TemperatureKind {
     Deviation,
 }
 
+/// The values of one sample after `ts`, in column order. Up to two are kept inline (every series
+/// of EVENTS.md has one or two value columns), so a sample costs no allocation of its own.
+pub type Values = smallvec::SmallVec<[Option<f64>; 2]>;
+
 /// One sample: its time (epoch ms) and its values in column order after `ts`.
 ///
 /// Serialized as a JSON array `[ts, v1, v2, ...]`; integral values are written without a
@@ -63,7 +67,7 @@ pub struct Sample {
     /// Sample time, epoch ms.
     pub ts: i64,
     /// Values after `ts`, in column order; `None` is `null`.
-    pub values: Vec<Option<f64>>,
+    pub values: Values,
 }
 
 impl Sample {
@@ -71,7 +75,7 @@ impl Sample {
     pub fn one(ts: i64, value: f64) -> Sample {
         Sample {
             ts,
-            values: vec![Some(value)],
+            values: smallvec::smallvec![Some(value)],
         }
     }
 
@@ -79,7 +83,15 @@ impl Sample {
     pub fn interval(ts: i64, duration_s: Option<f64>, value: f64) -> Sample {
         Sample {
             ts,
-            values: vec![duration_s, Some(value)],
+            values: smallvec::smallvec![duration_s, Some(value)],
+        }
+    }
+
+    /// A sample with `values` in column order.
+    pub fn new(ts: i64, values: &[Option<f64>]) -> Sample {
+        Sample {
+            ts,
+            values: Values::from_slice(values),
         }
     }
 }
@@ -123,7 +135,7 @@ impl<'de> Deserialize<'de> for Sample {
                 let ts: i64 = seq
                     .next_element()?
                     .ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let mut values = Vec::new();
+                let mut values = Values::new();
                 while let Some(v) = seq.next_element::<Option<f64>>()? {
                     values.push(v);
                 }
@@ -158,7 +170,7 @@ mod tests {
     fn samples_serialize_as_compact_arrays() {
         let s = Sample {
             ts: 1_700_000_000_000,
-            values: vec![Some(60.0), None, Some(1.5)],
+            values: smallvec::smallvec![Some(60.0), None, Some(1.5)],
         };
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(json, "[1700000000000,60,null,1.5]");
