@@ -963,3 +963,53 @@ async fn a_reauthenticated_user_keeps_its_connection() {
     );
     rt.shutdown().await;
 }
+
+static RESCALED_BIG: FakePushAdapter = FakePushAdapter::new("fakepush");
+
+/// A replay applies at most ~4 MB of records per transaction: four 1.5 MB records are applied in
+/// two transactions (two envelopes), and every item still gets its next revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_replay_of_large_records_applies_in_bounded_batches() {
+    let (store, _dir) = temp_store();
+    let sink = FakeRecordingSink::new();
+    let rt = Runtime::builder(config(PUSH_CONFIG), store.clone())
+        .adapters(vec![&RESCALED_BIG])
+        .cipher(test_cipher())
+        .sink("default", "jsonl", sink.clone())
+        .build()
+        .await
+        .unwrap();
+    rt.spawn_workers();
+    let pad = "x".repeat(1_500_000);
+    let profiles: Vec<_> = (0..4)
+        .map(|i| serde_json::json!({"id": format!("p{i}"), "w": 70 + i, "pad": pad}))
+        .collect();
+    accept(
+        &rt,
+        "fakepush",
+        push_request(
+            "fake-push-secret",
+            serde_json::json!({"user": "pu-1", "ref": "r", "profiles": profiles}),
+        ),
+    )
+    .await;
+    wait_until("first delivery", || async { sink.seen().len() == 1 }).await;
+    RESCALED_BIG.scale.store(2, Ordering::SeqCst);
+    let report = rt.replay_archive(&ArchiveFilter::default()).await.unwrap();
+    assert_eq!(report.records, 4);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.envelopes, 2, "two apply transactions");
+    wait_until("the replayed revisions", || async {
+        sink.seen().len() == 3
+    })
+    .await;
+    let replayed: Vec<serde_json::Value> = sink.delivered_envelopes()[1..]
+        .iter()
+        .flat_map(|e| e["data"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(replayed.len(), 4);
+    for item in &replayed {
+        assert_eq!(item["revision"], 2);
+    }
+    rt.shutdown().await;
+}
