@@ -1,10 +1,9 @@
-//! Runs every recorded case in `cases/` through the adapter as the gateway would (verify, parse,
-//! fetch against the case's recorded exchanges, normalize, the nexus-core dedupe engine with one
-//! state per case) and checks each step's outcome: the expected error kind, nothing emitted for a
-//! stale step, and the (event type, revision) of every emitted item against the table below.
-//!
-//! This is the adapter's own check that the cases say what they claim; the reviewed envelope
-//! snapshots belong to the conformance harness.
+//! Runs every recorded case in `cases/` on the testkit runner (the conformance harness's: verify,
+//! parse, fetch against the case's recorded exchanges on a loopback server, normalize, the
+//! nexus-core dedupe engine with one state per case) and checks the (event type, revision) of
+//! every emitted item against the table below, nothing emitted for a stale step, the expected error
+//! kinds, and that every device an item refers to is listed. The reviewed envelope snapshots are
+//! compared by the conformance harness.
 
 // Test code: a broken case file or a wrong outcome must fail the test loudly, so unwrap and panic
 // are the right tools here (the lints guard provider input in library code).
@@ -12,118 +11,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use bytes::Bytes;
 use nexus_adapter_junction::JunctionAdapter;
-use nexus_core::dedupe::{StoredState, apply_batch};
-use nexus_core::http::{HttpClient, HttpRequest, HttpResponse};
-use nexus_core::{Adapter, FetchContext, InboundRequest, Item, NormalizeContext, Secrets};
-use serde_json::Value;
-
-const BASE: &str = "http://replay.invalid";
-
-/// Serves a step's recorded exchanges; a request matching none is an error naming it. A fake
-/// standing in for the harness's loopback server.
-struct FakeReplay {
-    exchanges: Vec<Value>,
-}
-
-#[async_trait::async_trait]
-impl HttpClient for FakeReplay {
-    async fn send(&self, request: HttpRequest) -> nexus_core::Result<HttpResponse> {
-        let path = request
-            .url
-            .strip_prefix(BASE)
-            .unwrap_or(&request.url)
-            .to_owned();
-        for ex in &self.exchanges {
-            let r = &ex["request"];
-            if r["method"] == request.method.as_str() && r["path"] == path.as_str() {
-                let resp = &ex["response"];
-                let body = match &resp["body"] {
-                    Value::String(s) => s.clone().into_bytes(),
-                    other => serde_json::to_vec(other).unwrap(),
-                };
-                let headers = resp["headers"]
-                    .as_object()
-                    .map(|h| {
-                        h.iter()
-                            .map(|(k, v)| {
-                                (k.to_lowercase(), v.as_str().unwrap_or_default().to_owned())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                return Ok(HttpResponse {
-                    status: resp["status"].as_u64().unwrap() as u16,
-                    headers,
-                    body: Bytes::from(body),
-                });
-            }
-        }
-        panic!("no recorded exchange for {} {path}", request.method);
-    }
-}
+use nexus_testkit::{Expect, StepOutcome, load_cases, run_case};
 
 /// (event type, revision) of every item emitted by one step.
 type Emitted = Vec<(String, u32)>;
-
-async fn run_step(
-    step: &Value,
-    secrets: &Secrets,
-    provider_user_id: &str,
-    states: &mut HashMap<String, StoredState>,
-) -> Result<Vec<Item>, nexus_core::Error> {
-    let req = &step["request"];
-    let request = InboundRequest {
-        method: req["method"].as_str().unwrap().to_owned(),
-        path: req["path"].as_str().unwrap().to_owned(),
-        query: req["query"].as_str().map(str::to_owned),
-        headers: req["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap().to_owned()))
-            .collect(),
-        body: Bytes::from(req["body"].as_str().unwrap().to_owned()),
-    };
-    let now_ms = step["now_ms"].as_i64().unwrap();
-    let adapter = JunctionAdapter;
-    adapter.verify(&request, secrets, now_ms)?;
-    let ctx = FetchContext {
-        http: Arc::new(FakeReplay {
-            exchanges: step["exchanges"].as_array().cloned().unwrap_or_default(),
-        }),
-        base_url: BASE.to_owned(),
-        access_token: None,
-        provider_user_id: Some(provider_user_id.to_owned()),
-        secrets: secrets.clone(),
-        now_ms,
-    };
-    let mut items = Vec::new();
-    for n in adapter.parse(&request)? {
-        for record in adapter.fetch(&n, &ctx).await? {
-            let out = adapter.normalize(
-                &record,
-                &NormalizeContext {
-                    provider_user_id: Some(provider_user_id.to_owned()),
-                },
-            )?;
-            // Every referenced device is in the registry.
-            for i in &out.items {
-                if let Some(d) = &i.item.device_id {
-                    assert!(
-                        out.devices.iter().any(|x| &x.device_id == d),
-                        "device {d} not listed"
-                    );
-                }
-            }
-            items.extend(apply_batch(states, out.items));
-        }
-    }
-    Ok(items)
-}
 
 fn expected() -> HashMap<&'static str, Vec<Emitted>> {
     let e =
@@ -228,57 +121,52 @@ fn expected() -> HashMap<&'static str, Vec<Emitted>> {
     ])
 }
 
-#[tokio::test]
-async fn every_recorded_case_does_what_it_says() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
+#[test]
+fn every_recorded_case_does_what_it_says() {
+    let (cases, errors) = load_cases(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"));
+    assert!(errors.is_empty(), "{errors:?}");
     let table = expected();
-    let mut seen = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-    {
-        let name = path.file_stem().unwrap().to_str().unwrap();
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for case in &cases {
+        let name = case.name.as_str();
         let want = table
             .get(name)
             .unwrap_or_else(|| panic!("{name}: no expectation in the table"));
-        let secrets: Secrets = serde_json::from_value(case["secrets"].clone()).unwrap();
-        let user = case["connection"]["provider_user_id"].as_str().unwrap();
-        let mut states = HashMap::new();
-        let steps = case["steps"].as_array().unwrap();
-        assert_eq!(steps.len(), want.len(), "{name}: step count");
-        for (i, step) in steps.iter().enumerate() {
-            let got = run_step(step, &secrets, user, &mut states).await;
-            match (&step["expect"], got) {
-                (Value::Object(o), Err(e)) => {
-                    assert_eq!(
-                        e.kind().as_str(),
-                        o["error"].as_str().unwrap(),
-                        "{name} step {i}: {e}"
-                    );
+        let runs = run_case(&JunctionAdapter, case).unwrap();
+        assert_eq!(runs.len(), want.len(), "{name}: step count");
+        for (run, step) in runs.iter().zip(&case.case.steps) {
+            let i = run.index;
+            match (&step.expect, &run.outcome) {
+                (Expect::Error(kind), StepOutcome::Failed { error, .. }) => {
+                    assert_eq!(error.kind().as_str(), kind, "{name} step {i}: {error}");
                 }
-                (Value::Object(o), Ok(items)) => {
-                    panic!("{name} step {i}: expected {o:?}, emitted {items:?}")
+                (Expect::Error(kind), _) => {
+                    panic!("{name} step {i}: expected {kind}, got {}", run.describe())
                 }
-                (_, Err(e)) => panic!("{name} step {i}: {e}"),
-                (_, Ok(items)) => {
+                (_, StepOutcome::Failed { stage, error }) => {
+                    panic!("{name} step {i}: {stage} failed: {error}")
+                }
+                _ => {
                     // `JUNCTION_CASES_DUMP=1 cargo test ... -- --nocapture` prints the items for review.
                     if std::env::var_os("JUNCTION_CASES_DUMP").is_some() {
                         eprintln!(
                             "== {name} step {i}\n{}",
-                            serde_json::to_string_pretty(&items).unwrap()
+                            serde_json::to_string_pretty(&run.emitted).unwrap()
                         );
                     }
-                    let emitted: Emitted = items
+                    for ni in &run.normalized {
+                        if let Some(d) = &ni.item.device_id {
+                            assert!(
+                                run.devices.iter().any(|x| &x.device_id == d),
+                                "{name} step {i}: device {d} not listed"
+                            );
+                        }
+                    }
+                    let emitted: Emitted = run
+                        .emitted
                         .iter()
                         .map(|it| (it.event_type().as_str().to_owned(), it.revision))
                         .collect();
-                    if step["stale"] == Value::Bool(true) {
+                    if step.stale {
                         assert!(
                             emitted.is_empty(),
                             "{name} step {i}: a stale step emitted {emitted:?}"
@@ -288,7 +176,10 @@ async fn every_recorded_case_does_what_it_says() {
                 }
             }
         }
-        seen += 1;
     }
-    assert_eq!(seen, table.len(), "every expectation has a case file");
+    assert_eq!(
+        cases.len(),
+        table.len(),
+        "every expectation has a case file"
+    );
 }

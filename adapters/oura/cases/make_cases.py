@@ -66,11 +66,16 @@ def signed_post(body, sent_at, secret=SECRET):
     }
 
 
+# Every API request must carry the connection's token (the replay server checks it).
+BEARER = {"authorization": "Bearer fake-oura-access-token"}
+
+
 def exchange(data_type, object_id, status, body, headers=None):
     h = {"content-type": "application/json"}
     h.update(headers or {})
     return {
-        "request": {"method": "GET", "path": f"/v2/usercollection/{data_type}/{object_id}", "query": None},
+        "request": {"method": "GET", "path": f"/v2/usercollection/{data_type}/{object_id}", "query": None,
+                    "headers": BEARER},
         "response": {"status": status, "headers": h, "body": body},
     }
 
@@ -464,7 +469,8 @@ def fetch_step(name, at, kind, exchanges, range_=None, expect="envelopes"):
 def personal_info_exchange(weight):
     body = {"id": USER, "age": 34, "weight": weight, "height": 1.79, "biological_sex": "male",
             "email": "fake-oura-user@example.com"}
-    return {"request": {"method": "GET", "path": "/v2/usercollection/personal_info", "query": None},
+    return {"request": {"method": "GET", "path": "/v2/usercollection/personal_info", "query": None,
+                        "headers": BEARER},
             "response": {"status": 200, "headers": {"content-type": "application/json"}, "body": body}}
 
 
@@ -489,11 +495,12 @@ HR_QUERY = "start_datetime=2024-11-11T08:00:00Z&end_datetime=2024-11-11T09:00:00
 case("heartrate-backfill", "heartrate has no webhook: a backfill of one hour fetches two pages "
      "(next_token) and chunks the rows into UTC quarter hours.",
      [fetch_step("backfill 08:00-09:00 UTC", T_FETCH, "heartrate", [
-         {"request": {"method": "GET", "path": "/v2/usercollection/heartrate", "query": HR_QUERY},
+         {"request": {"method": "GET", "path": "/v2/usercollection/heartrate", "query": HR_QUERY,
+                      "headers": BEARER},
           "response": {"status": 200, "headers": {"content-type": "application/json"},
                        "body": heartrate_page(0, [61, 63, 66, 64, 70], "fake-next-page-2")}},
          {"request": {"method": "GET", "path": "/v2/usercollection/heartrate",
-                      "query": HR_QUERY + "&next_token=fake-next-page-2"},
+                      "query": HR_QUERY + "&next_token=fake-next-page-2", "headers": BEARER},
           "response": {"status": 200, "headers": {"content-type": "application/json"},
                        "body": heartrate_page(25, [72, 75, 71, 68], None)}}],
          range_=(HR_START, HR_START + timedelta(hours=1)))],
