@@ -228,6 +228,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
 
 /// Migration 3: every row of the old `dedupe_state` table into `dedupe_states`, re-encoded.
 fn move_dedupe_states(tx: &Transaction<'_>) -> Result<()> {
+    let count: i64 = tx
+        .query_row("SELECT count(*) FROM dedupe_state", [], |r| r.get(0))
+        .map_err(|e| crate::db_error("count old dedupe states", e))?;
+    if count > 0 {
+        tracing::info!(
+            states = count,
+            "re-encoding dedupe states into the compact form (schema 3); a large store takes a while"
+        );
+    }
     let mut read = tx
         .prepare("SELECT tenant_id, connection_id, source_id, state FROM dedupe_state")
         .map_err(|e| crate::db_error("read old dedupe states", e))?;
