@@ -33,6 +33,10 @@ static IGNORES_MISMATCH: FakeSleep = FakeSleep {
     fault: Fault::IgnoresSignatureMismatch,
 };
 
+static UNLISTED_DEVICE: FakeSleep = FakeSleep {
+    fault: Fault::UnlistedDevice,
+};
+
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_sleep/cases")
 }
@@ -250,4 +254,18 @@ fn trials_are_one_flat_list_named_adapter_suite_case() {
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
+}
+
+#[test]
+fn a_device_the_adapter_did_not_list_fails_the_schema_suite() {
+    let cases = cases(&cases_dir());
+    let msg = failure(
+        &UNLISTED_DEVICE,
+        Suite::Schema,
+        case(&cases, "sleep-sequence"),
+    );
+    assert!(
+        msg.contains("refers to device fake-ring, which normalize did not list"),
+        "{msg}"
+    );
 }

@@ -1,7 +1,8 @@
 //! `schema`: every envelope a case emits, and every item in it, validates against the published
 //! JSON Schema (`nexus_core::schema`, checked in under `schemas/`), which requires every field of
 //! the type (the nullability rule: null, never omitted); the envelope round-trips through the Rust
-//! types, its items all have its `event_type` and stream, and their devices are in `devices`.
+//! types, its items all have its `event_type` and stream, and their devices are in `devices`; and
+//! every device an item refers to was listed by the adapter (`Normalized::devices`).
 
 use nexus_core::{Adapter, Envelope};
 use nexus_testkit::LoadedCase;
@@ -16,6 +17,18 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
     let mut seen = 0;
     for (_, run) in envelope_steps(case, &runs) {
         let label = case.step_label(run.index);
+        // `assemble` gives an unlisted device a placeholder entry, so check what the adapter
+        // itself listed in `Normalized::devices`.
+        for ni in &run.normalized {
+            if let Some(d) = &ni.item.device_id
+                && !run.devices.iter().any(|x| &x.device_id == d)
+            {
+                problems.push(format!(
+                    "{label}: a {} item refers to device {d}, which normalize did not list in `devices`",
+                    ni.item.event_type()
+                ));
+            }
+        }
         for (i, env) in run.envelopes.iter().enumerate() {
             seen += 1;
             for p in envelope_problems(env) {

@@ -39,6 +39,8 @@ pub enum Fault {
     /// Checks the headers and the timestamp but lets a signature mismatch through: accepts a
     /// tampered body.
     IgnoresSignatureMismatch,
+    /// Sets the sleep's `device_id` without listing the device in `Normalized::devices`.
+    UnlistedDevice,
 }
 
 pub struct FakeSleep {
@@ -269,6 +271,9 @@ impl Adapter for FakeSleep {
                 let mut item = Item::new(ID, &native, start, ItemBody::Sleep(sleep));
                 if self.fault == Fault::WrongSourceId {
                     item.source_id = source_id(EventType::Activity, ID, &native);
+                }
+                if self.fault == Fault::UnlistedDevice {
+                    item.device_id = Some("fake-ring".to_owned());
                 }
                 out.push_versioned(item, Some(updated));
                 let mut samples = Vec::new();
