@@ -14,7 +14,7 @@ use std::path::Path;
 use bytes::Bytes;
 use nexus_adapter_oura::OuraAdapter;
 use nexus_core::{Adapter, EventType, Item, ItemBody, NormalizeContext};
-use nexus_testkit::{LoadedCase, StepOutcome, StepRun, load_cases, run_case};
+use nexus_testkit::{LoadedCase, StepOutcome, StepRun, load_cases, run_named};
 use serde_json::Value;
 
 fn cases() -> Vec<LoadedCase> {
@@ -24,12 +24,12 @@ fn cases() -> Vec<LoadedCase> {
 }
 
 fn run(name: &str) -> Vec<StepRun> {
-    let all = cases();
-    let case = all
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no case {name}"));
-    run_case(&OuraAdapter, case).unwrap()
+    run_named(
+        &OuraAdapter,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"),
+        name,
+    )
+    .unwrap()
 }
 
 fn summary(items: &[Item]) -> Vec<(EventType, u32)> {

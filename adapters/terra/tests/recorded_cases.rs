@@ -10,21 +10,15 @@ use std::path::Path;
 
 use nexus_adapter_terra::TerraAdapter;
 use nexus_core::{EventType, Item};
-use nexus_testkit::{LoadedCase, StepRun, load_cases, run_case};
-
-fn cases() -> Vec<LoadedCase> {
-    let (cases, errors) = load_cases(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"));
-    assert!(errors.is_empty(), "{errors:?}");
-    cases
-}
+use nexus_testkit::{StepRun, run_named};
 
 fn run(name: &str) -> Vec<StepRun> {
-    let all = cases();
-    let case = all
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no case {name}"));
-    run_case(&TerraAdapter, case).unwrap()
+    run_named(
+        &TerraAdapter,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"),
+        name,
+    )
+    .unwrap()
 }
 
 /// The items each step emitted.

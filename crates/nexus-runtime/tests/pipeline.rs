@@ -369,22 +369,31 @@ async fn invalid_signatures_are_refused_and_not_stored() {
     );
 }
 
-static FIXABLE: FakePushAdapter = FakePushAdapter::new("fakepush");
-
-/// A verified request that fails normalization is quarantined with its error, and emitted after
-/// the adapter is fixed and the quarantine replayed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn normalization_failures_are_quarantined_and_replayable() {
-    let (store, _dir) = temp_store();
+/// A running runtime with `adapter` on a fresh store, its `default` tenant's jsonl sink replaced
+/// by a recording fake.
+async fn default_push_runtime(
+    adapter: &'static dyn Adapter,
+) -> (Runtime, Arc<FakeRecordingSink>, tempfile::TempDir) {
+    let (store, dir) = temp_store();
     let sink = FakeRecordingSink::new();
-    let rt = Runtime::builder(config(PUSH_CONFIG), store.clone())
-        .adapters(vec![&FIXABLE])
+    let rt = Runtime::builder(config(PUSH_CONFIG), store)
+        .adapters(vec![adapter])
         .cipher(test_cipher())
         .sink("default", "jsonl", sink.clone())
         .build()
         .await
         .unwrap();
     rt.spawn_workers();
+    (rt, sink, dir)
+}
+
+static FIXABLE: FakePushAdapter = FakePushAdapter::new("fakepush");
+
+/// A verified request that fails normalization is quarantined with its error, and emitted after
+/// the adapter is fixed and the quarantine replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn normalization_failures_are_quarantined_and_replayable() {
+    let (rt, sink, _dir) = default_push_runtime(&FIXABLE).await;
     let id = accept(
         &rt,
         "fakepush",
@@ -425,16 +434,7 @@ static RESCALED: FakePushAdapter = FakePushAdapter::new("fakepush");
 /// next revision, `sources: []`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_replay_emits_revisions_with_empty_sources() {
-    let (store, _dir) = temp_store();
-    let sink = FakeRecordingSink::new();
-    let rt = Runtime::builder(config(PUSH_CONFIG), store.clone())
-        .adapters(vec![&RESCALED])
-        .cipher(test_cipher())
-        .sink("default", "jsonl", sink.clone())
-        .build()
-        .await
-        .unwrap();
-    rt.spawn_workers();
+    let (rt, sink, _dir) = default_push_runtime(&RESCALED).await;
     accept(
         &rt,
         "fakepush",
@@ -970,16 +970,7 @@ static RESCALED_BIG: FakePushAdapter = FakePushAdapter::new("fakepush");
 /// two transactions (two envelopes), and every item still gets its next revision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_replay_of_large_records_applies_in_bounded_batches() {
-    let (store, _dir) = temp_store();
-    let sink = FakeRecordingSink::new();
-    let rt = Runtime::builder(config(PUSH_CONFIG), store.clone())
-        .adapters(vec![&RESCALED_BIG])
-        .cipher(test_cipher())
-        .sink("default", "jsonl", sink.clone())
-        .build()
-        .await
-        .unwrap();
-    rt.spawn_workers();
+    let (rt, sink, _dir) = default_push_runtime(&RESCALED_BIG).await;
     let pad = "x".repeat(1_500_000);
     let profiles: Vec<_> = (0..4)
         .map(|i| serde_json::json!({"id": format!("p{i}"), "w": 70 + i, "pad": pad}))

@@ -19,4 +19,4 @@ pub use case::{
     Case, Expect, LoadedCase, ScheduledFetch, SequenceSuite, Step, Trigger, load_case, load_cases,
 };
 pub use replay::ReplayServer;
-pub use runner::{Session, Stage, StepOptions, StepOutcome, StepRun, run_case};
+pub use runner::{Session, Stage, StepOptions, StepOutcome, StepRun, run_case, run_named};

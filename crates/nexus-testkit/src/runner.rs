@@ -411,6 +411,17 @@ pub fn run_case(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Vec<StepRun>
     Session::new(adapter, case)?.run_all()
 }
 
+/// Loads the case `name` (its file stem) from `dir` and runs it on a fresh session: for an
+/// adapter's own item-level tests of what its cases claim.
+pub fn run_named(
+    adapter: &dyn Adapter,
+    dir: &std::path::Path,
+    name: &str,
+) -> Result<Vec<StepRun>, String> {
+    let case = crate::case::load_case(&dir.join(format!("{name}.json")))?;
+    run_case(adapter, &case)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
