@@ -502,14 +502,11 @@ async fn a_push_body_is_written_once_and_no_body_leaks() {
     assert_eq!(count("SELECT count(*) FROM inbox"), 0);
 }
 
-/// Only one process serves a store; the one that does releases the leases a dead predecessor left
-/// (inbox and deliveries), so their work is due at once.
-#[tokio::test]
-async fn one_gateway_per_store_and_dead_leases_are_released() {
-    let (s, _dir) = fresh();
+/// Enqueues `request(n)` and applies one profile item for sink `t/main` (one outbox row).
+async fn enqueue_and_apply_one(s: &SqliteStore, n: u32) {
     s.enqueue(vec![NewInboxEntry {
         provider: "fake".into(),
-        request: request(1),
+        request: request(n),
         received_at: 1,
     }])
     .await
@@ -522,6 +519,14 @@ async fn one_gateway_per_store_and_dead_leases_are_released() {
     })
     .await
     .unwrap();
+}
+
+/// Only one process serves a store; the one that does releases the leases a dead predecessor left
+/// (inbox and deliveries), so their work is due at once.
+#[tokio::test]
+async fn one_gateway_per_store_and_dead_leases_are_released() {
+    let (s, _dir) = fresh();
+    enqueue_and_apply_one(&s, 1).await;
     let sink = SinkRef {
         tenant_id: "t".into(),
         sink_id: "main".into(),
@@ -561,21 +566,7 @@ async fn one_gateway_per_store_and_dead_leases_are_released() {
 #[tokio::test]
 async fn a_backup_is_a_consistent_openable_copy() {
     let (s, dir) = fresh();
-    s.enqueue(vec![NewInboxEntry {
-        provider: "fake".into(),
-        request: request(4),
-        received_at: 1,
-    }])
-    .await
-    .unwrap();
-    s.apply(ApplyBatch {
-        fence: None,
-        emitted_at: 10,
-        groups: vec![group_tc(vec![profile("u1", 70.0)], &["main"])],
-        archive: vec![],
-    })
-    .await
-    .unwrap();
+    enqueue_and_apply_one(&s, 4).await;
     let dest = dir.path().join("backup.db");
     s.backup_to(&dest).await.unwrap();
     let err = s.backup_to(&dest).await.unwrap_err();
