@@ -29,6 +29,21 @@ pub async fn start(dir: &Path, ingest_workers: usize) -> Runtime {
 
 /// [`start`] with the store's commit policy (the baseline commits every row on its own).
 pub async fn start_with(dir: &Path, ingest_workers: usize, policy: CommitPolicy) -> Runtime {
+    let sink = format!(
+        "kind = \"jsonl\"\npath = \"{}/envelopes.jsonl\"\n",
+        dir.display()
+    );
+    start_configured(dir, ingest_workers, policy, &sink).await
+}
+
+/// [`start_with`] with the bench sink's TOML table body (`kind = ...` and its options). The sink
+/// starts disabled: enable it with `Store::set_sink_enabled` to deliver what the outbox holds.
+pub async fn start_configured(
+    dir: &Path,
+    ingest_workers: usize,
+    policy: CommitPolicy,
+    sink_toml: &str,
+) -> Runtime {
     let toml = format!(
         r#"data_dir = "{dir}"
 encryption_key = "{key}"
@@ -39,8 +54,7 @@ poll_interval_ms = 20
 [providers.terra]
 webhook_secret = "{secret}"
 [tenants.{TENANT}.sinks.{SINK}]
-kind = "jsonl"
-path = "{dir}/envelopes.jsonl"
+{sink_toml}
 "#,
         dir = dir.display(),
         key = "0000000000000000000000000000000000000000000000000000000000000000",

@@ -15,10 +15,12 @@
 //!   256 concurrent tasks, on the 2-vCPU build VM (25 November 2026; a commit costs ~0.3 ms there).
 //! - **Checkpoints** run on their own thread (`checkpoint.rs`, `wal_autocheckpoint = 0` on the
 //!   writer), so a commit only appends to the WAL and fsyncs it.
-//! - **Bodies are BLOBs, written once** (schemas 2 and 4): a request body goes into `bodies` when it
-//!   is enqueued; the inbox row, later its quarantine row, and the archive row of a push record
-//!   (whose body *is* the request's) all point at it. Claiming an entry updates a small row, and
-//!   a push record is not stored twice. A body is deleted when nothing points at it any more.
+//! - **Bodies are BLOBs, written once** (schemas 2, 4 and 5): a request body goes into `bodies`
+//!   when it is enqueued; the inbox row, later its quarantine row, and the archive row of a push
+//!   record (whose body *is* the request's) all point at it. An envelope goes into `bodies` once,
+//!   and the outbox rows of all its sinks point at it. Claiming an entry or a delivery and
+//!   recording a result update small rows, and nothing is stored twice. A body is deleted when
+//!   nothing points at it any more.
 //! - **Dedupe states** (schema 3, `dedupe.rs`): appended in insertion order in a compact binary
 //!   form (`state_codec.rs`), found through a small index of (scope, 64-bit key). A state that did
 //!   not change is not rewritten.
@@ -472,8 +474,13 @@ impl RawInbox {
     }
 }
 
-const OUTBOX_COLS: &str = "delivery_id, tenant_id, sink_id, event_id, event_type, body, attempts, \
-     state, next_attempt_at, last_error, created_at";
+/// The columns [`outbox_row`] reads, over [`OUTBOX_FROM`]: the envelope is in `bodies` (schema 5)
+/// or, for rows written before, in the row's own `body`.
+const OUTBOX_COLS: &str = "delivery_id, tenant_id, sink_id, event_id, event_type, \
+     CASE WHEN body_id IS NULL THEN body ELSE bytes END, attempts, state, next_attempt_at, \
+     last_error, created_at";
+/// The outbox with its envelope bodies.
+const OUTBOX_FROM: &str = "outbox LEFT JOIN bodies ON bodies.id = outbox.body_id";
 
 fn outbox_row(r: &Row<'_>) -> rusqlite::Result<(OutboxRow, String)> {
     let body: Vec<u8> = r.get(5)?;
@@ -575,7 +582,7 @@ fn insert_body(conn: &Connection, bytes: &[u8]) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-/// Deletes body `id` unless an inbox, quarantine or archive row still points at it.
+/// Deletes body `id` unless an inbox, quarantine, archive or outbox row still points at it.
 fn release_body(conn: &Connection, id: Option<i64>) -> Result<()> {
     let Some(id) = id else {
         return Ok(());
@@ -584,10 +591,22 @@ fn release_body(conn: &Connection, id: Option<i64>) -> Result<()> {
         "DELETE FROM bodies WHERE id = ?1
            AND NOT EXISTS (SELECT 1 FROM inbox WHERE body_id = ?1)
            AND NOT EXISTS (SELECT 1 FROM quarantine WHERE body_id = ?1)
-           AND NOT EXISTS (SELECT 1 FROM archive WHERE body_id = ?1)",
+           AND NOT EXISTS (SELECT 1 FROM archive WHERE body_id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM outbox WHERE body_id = ?1)",
     )
     .and_then(|mut st| st.execute(params![id]))
     .map_err(|e| db_error("release a request body", e))?;
+    Ok(())
+}
+
+/// [`release_body`] for each distinct body of rows just deleted.
+fn release_bodies(conn: &Connection, ids: &[Option<i64>]) -> Result<()> {
+    let mut ids: Vec<i64> = ids.iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        release_body(conn, Some(id))?;
+    }
     Ok(())
 }
 
@@ -629,9 +648,9 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
     let mut applied = Applied::default();
     let mut outbox = conn
         .prepare_cached(
-            "INSERT INTO outbox (delivery_id, tenant_id, sink_id, event_id, event_type, body, attempts,
-                                 state, next_attempt_at, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'pending', ?7, ?7, ?7)",
+            "INSERT INTO outbox (delivery_id, tenant_id, sink_id, event_id, event_type, body, body_id,
+                                 attempts, state, next_attempt_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, X'', ?6, 0, 'pending', ?7, ?7, ?7)",
         )
         .map_err(|e| db_error("prepare outbox write", e))?;
     for group in &batch.groups {
@@ -652,6 +671,9 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
         applied.suppressed += suppressed;
         dedupe::write_changed(conn, scope, &keys, &states, &loaded)?;
         for p in planned {
+            // One stored body per envelope, whatever the number of sinks: the rows point at it,
+            // so leases and state updates never rewrite the envelope.
+            let body_id = insert_body(conn, &p.body)?;
             for sink in &group.sinks {
                 outbox
                     .execute(params![
@@ -660,7 +682,7 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
                         sink,
                         p.envelope.event_id,
                         p.envelope.event_type.as_str(),
-                        p.body.as_ref(),
+                        body_id,
                         batch.emitted_at,
                     ])
                     .map_err(|e| db_error("write outbox row", e))?;
@@ -1145,7 +1167,7 @@ impl Store for SqliteStore {
             let until = now.saturating_add(lease_ms);
             let mut st = c
                 .prepare_cached(&format!(
-                    "SELECT {OUTBOX_COLS} FROM outbox
+                    "SELECT {OUTBOX_COLS} FROM {OUTBOX_FROM}
                      WHERE tenant_id = ?1 AND sink_id = ?2 AND state = 'pending' AND next_attempt_at <= ?3
                      ORDER BY next_attempt_at, delivery_id LIMIT ?4"
                 ))
@@ -1238,7 +1260,7 @@ impl Store for SqliteStore {
             };
             let mut st = c
                 .prepare(&format!(
-                    "SELECT {OUTBOX_COLS} FROM outbox
+                    "SELECT {OUTBOX_COLS} FROM {OUTBOX_FROM}
                      WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR sink_id = ?2)
                        AND (?3 IS NULL OR state = ?3)
                      ORDER BY created_at, delivery_id LIMIT ?4"
@@ -1369,12 +1391,20 @@ impl Store for SqliteStore {
                 params![delivered_before],
             )
             .map_err(|e| db_error("prune attempts", e))?;
-            let deliveries = c
-                .execute(
-                    "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < ?1",
-                    params![delivered_before],
-                )
-                .map_err(|e| db_error("prune deliveries", e))?;
+            let deliveries = {
+                let mut st = c
+                    .prepare(
+                        "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < ?1
+                         RETURNING body_id",
+                    )
+                    .map_err(|e| db_error("prune deliveries", e))?;
+                let rows = st
+                    .query_map(params![delivered_before], |r| r.get::<_, Option<i64>>(0))
+                    .map_err(|e| db_error("prune deliveries", e))?;
+                let bodies = collect(rows, "prune deliveries")?;
+                release_bodies(c, &bodies)?;
+                bodies.len()
+            };
             let archived = match archive_before {
                 Some(t) => {
                     let mut st = c
@@ -1386,12 +1416,7 @@ impl Store for SqliteStore {
                         .query_map(params![t], |r| r.get::<_, Option<i64>>(0))
                         .map_err(|e| db_error("prune archive", e))?;
                     let bodies = collect(rows, "prune archive")?;
-                    let mut shared: Vec<i64> = bodies.iter().flatten().copied().collect();
-                    shared.sort_unstable();
-                    shared.dedup();
-                    for id in shared {
-                        release_body(c, Some(id))?;
-                    }
+                    release_bodies(c, &bodies)?;
                     bodies.len()
                 }
                 None => 0,

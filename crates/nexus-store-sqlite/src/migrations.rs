@@ -224,6 +224,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     CREATE INDEX quarantine_by_body ON quarantine (body_id) WHERE body_id IS NOT NULL;
     CREATE INDEX archive_by_body ON archive (body_id) WHERE body_id IS NOT NULL;
     "#),
+    // 5: envelopes in `bodies` too. An outbox row held its envelope, so leasing a delivery and
+    // recording its result (which change the row's size) rewrote the whole envelope twice per
+    // attempt. Now the row points at one stored body per envelope, shared by the rows of all the
+    // tenant's sinks; `body` stays empty. Rows written before keep their envelope in `body`.
+    sql(r#"
+    ALTER TABLE outbox ADD COLUMN body_id INTEGER;
+    CREATE INDEX outbox_by_body ON outbox (body_id) WHERE body_id IS NOT NULL;
+    "#),
 ];
 
 /// Migration 3: every row of the old `dedupe_state` table into `dedupe_states`, re-encoded.

@@ -585,3 +585,57 @@ async fn a_backup_is_a_consistent_openable_copy() {
     );
     assert_eq!(copy.depths(10).await.unwrap().outbox_pending, 1);
 }
+
+/// An envelope is stored once for all the sinks of its tenant; leases and results update small
+/// rows; pruning a delivered row keeps the body while another sink's row still points at it.
+#[tokio::test]
+async fn an_envelope_is_stored_once_for_all_sinks_and_released_by_prune() {
+    let (s, _dir) = fresh();
+    s.apply(ApplyBatch {
+        fence: None,
+        emitted_at: 10,
+        groups: vec![group_tc(vec![profile("u1", 70.0)], &["a", "b"])],
+        archive: vec![],
+    })
+    .await
+    .unwrap();
+    let c = Connection::open(s.path()).unwrap();
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM bodies"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM outbox WHERE length(body) = 0"),
+        2
+    );
+    let sink = |id: &str| SinkRef {
+        tenant_id: "t".into(),
+        sink_id: id.into(),
+    };
+    let a = s.claim_deliveries(&sink("a"), 10, 1000, 20).await.unwrap();
+    let b = s.claim_deliveries(&sink("b"), 10, 1000, 20).await.unwrap();
+    assert_eq!(a[0].row.body, b[0].row.body);
+    let body: serde_json::Value = serde_json::from_slice(&a[0].row.body).unwrap();
+    assert_eq!(body["data"][0]["weight_kg"], 70.0);
+    let delivered = |d: &ClaimedDelivery| DeliveryResult {
+        delivery_id: d.row.delivery_id.clone(),
+        token: d.lease.token.clone(),
+        attempt: DeliveryAttempt {
+            delivery_id: d.row.delivery_id.clone(),
+            attempt: 1,
+            at: 30,
+            duration_ms: 1,
+            outcome: "delivered".into(),
+            error: None,
+        },
+        next: DeliveryNext::Delivered,
+    };
+    s.record_deliveries(vec![delivered(&a[0])]).await.unwrap();
+    assert_eq!(s.prune(100, None).await.unwrap().deliveries, 1);
+    assert_eq!(
+        count("SELECT count(*) FROM bodies"),
+        1,
+        "sink b still needs it"
+    );
+    s.record_deliveries(vec![delivered(&b[0])]).await.unwrap();
+    assert_eq!(s.prune(100, None).await.unwrap().deliveries, 1);
+    assert_eq!(count("SELECT count(*) FROM bodies"), 0);
+}
