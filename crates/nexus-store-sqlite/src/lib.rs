@@ -610,6 +610,68 @@ fn release_bodies(conn: &Connection, ids: &[Option<i64>]) -> Result<()> {
     Ok(())
 }
 
+/// Rows deleted per prune transaction.
+const PRUNE_CHUNK: u64 = 2_000;
+
+/// Deletes up to `limit` delivered outbox rows last updated before `before`, their attempts, and
+/// the bodies no other row points at. Returns the rows deleted.
+fn prune_deliveries(conn: &Connection, before: Millis, limit: u64) -> Result<u64> {
+    let ids: Vec<String> = {
+        let mut st = conn
+            .prepare_cached(
+                "SELECT delivery_id FROM outbox WHERE state = 'delivered' AND updated_at < ?1 LIMIT ?2",
+            )
+            .map_err(|e| db_error("prune deliveries", e))?;
+        let rows = st
+            .query_map(
+                params![before, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .map_err(|e| db_error("prune deliveries", e))?;
+        collect(rows, "prune deliveries")?
+    };
+    let mut attempts = conn
+        .prepare_cached("DELETE FROM delivery_attempts WHERE delivery_id = ?1")
+        .map_err(|e| db_error("prune attempts", e))?;
+    let mut rows = conn
+        .prepare_cached("DELETE FROM outbox WHERE delivery_id = ?1 RETURNING body_id")
+        .map_err(|e| db_error("prune deliveries", e))?;
+    let mut bodies = Vec::with_capacity(ids.len());
+    for id in &ids {
+        attempts
+            .execute(params![id])
+            .map_err(|e| db_error("prune attempts", e))?;
+        let body: Option<Option<i64>> = rows
+            .query_row(params![id], |r| r.get(0))
+            .optional()
+            .map_err(|e| db_error("prune deliveries", e))?;
+        bodies.push(body.flatten());
+    }
+    release_bodies(conn, &bodies)?;
+    Ok(ids.len() as u64)
+}
+
+/// Deletes up to `limit` archived records older than `before` and the bodies no other row points
+/// at. Returns the records deleted.
+fn prune_archive(conn: &Connection, before: Millis, limit: u64) -> Result<u64> {
+    let mut st = conn
+        .prepare_cached(
+            "DELETE FROM archive WHERE id IN
+                 (SELECT id FROM archive WHERE archived_at < ?1 ORDER BY archived_at LIMIT ?2)
+             RETURNING body_id",
+        )
+        .map_err(|e| db_error("prune archive", e))?;
+    let rows = st
+        .query_map(
+            params![before, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .map_err(|e| db_error("prune archive", e))?;
+    let bodies = collect(rows, "prune archive")?;
+    release_bodies(conn, &bodies)?;
+    Ok(bodies.len() as u64)
+}
+
 /// Deletes the leased inbox entry of `fence` and releases its body; false when the lease was lost.
 fn complete_in_tx(conn: &Connection, fence: &InboxFence) -> Result<bool> {
     let gone: Option<Option<i64>> = conn
@@ -1384,49 +1446,30 @@ impl Store for SqliteStore {
         delivered_before: Millis,
         archive_before: Option<Millis>,
     ) -> Result<PruneReport> {
-        self.write(move |c| {
-            c.execute(
-                "DELETE FROM delivery_attempts WHERE delivery_id IN
-                     (SELECT delivery_id FROM outbox WHERE state = 'delivered' AND updated_at < ?1)",
-                params![delivered_before],
-            )
-            .map_err(|e| db_error("prune attempts", e))?;
-            let deliveries = {
-                let mut st = c
-                    .prepare(
-                        "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < ?1
-                         RETURNING body_id",
-                    )
-                    .map_err(|e| db_error("prune deliveries", e))?;
-                let rows = st
-                    .query_map(params![delivered_before], |r| r.get::<_, Option<i64>>(0))
-                    .map_err(|e| db_error("prune deliveries", e))?;
-                let bodies = collect(rows, "prune deliveries")?;
-                release_bodies(c, &bodies)?;
-                bodies.len()
-            };
-            let archived = match archive_before {
-                Some(t) => {
-                    let mut st = c
-                        .prepare(
-                            "DELETE FROM archive WHERE archived_at < ?1 RETURNING body_id",
-                        )
-                        .map_err(|e| db_error("prune archive", e))?;
-                    let rows = st
-                        .query_map(params![t], |r| r.get::<_, Option<i64>>(0))
-                        .map_err(|e| db_error("prune archive", e))?;
-                    let bodies = collect(rows, "prune archive")?;
-                    release_bodies(c, &bodies)?;
-                    bodies.len()
+        // In chunks, each its own write: other writes run between them, so a large prune (the
+        // first after a long pause) never holds the writer for long.
+        let mut report = PruneReport::default();
+        loop {
+            let n = self
+                .write(move |c| prune_deliveries(c, delivered_before, PRUNE_CHUNK))
+                .await?;
+            report.deliveries += n;
+            if n < PRUNE_CHUNK {
+                break;
+            }
+        }
+        if let Some(t) = archive_before {
+            loop {
+                let n = self
+                    .write(move |c| prune_archive(c, t, PRUNE_CHUNK))
+                    .await?;
+                report.archived += n;
+                if n < PRUNE_CHUNK {
+                    break;
                 }
-                None => 0,
-            };
-            Ok(PruneReport {
-                deliveries: deliveries as u64,
-                archived: archived as u64,
-            })
-        })
-        .await
+            }
+        }
+        Ok(report)
     }
 
     async fn depths(&self, now: Millis) -> Result<QueueDepths> {

@@ -639,3 +639,32 @@ async fn an_envelope_is_stored_once_for_all_sinks_and_released_by_prune() {
     assert_eq!(s.prune(100, None).await.unwrap().deliveries, 1);
     assert_eq!(count("SELECT count(*) FROM bodies"), 0);
 }
+
+/// A prune larger than one chunk deletes everything, chunk by chunk.
+#[tokio::test]
+async fn a_large_prune_runs_in_chunks_and_deletes_everything() {
+    let (s, _dir) = fresh();
+    let n = usize::try_from(crate::PRUNE_CHUNK).unwrap() + 500;
+    let records: Vec<NewArchivedRecord> = (0..n)
+        .map(|i| NewArchivedRecord {
+            provider: "fake".into(),
+            tenant_id: "t".into(),
+            connection_id: "c".into(),
+            inbox_id: None,
+            record: RawRecord::new("kind", format!("{{\"n\":{i}}}").into_bytes()),
+            archived_at: 5,
+            body_is_request: false,
+        })
+        .collect();
+    s.archive(records).await.unwrap();
+    let report = s.prune(0, Some(10)).await.unwrap();
+    assert_eq!(report.archived, n as u64);
+    let left = s
+        .archived(&ArchiveFilter {
+            limit: 10,
+            ..ArchiveFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(left.is_empty());
+}
