@@ -365,6 +365,6 @@ pub fn envelope_bodies(input: &Input) -> Vec<Bytes> {
         sinks: vec!["main".into()],
     };
     let mut states = std::collections::HashMap::new();
-    let (planned, _) = plan_group(&group, &mut states, 1_786_700_000_000).expect("plans");
+    let (planned, _) = plan_group(group, &mut states, 1_786_700_000_000).expect("plans");
     planned.into_iter().map(|p| p.body).collect()
 }

@@ -358,22 +358,31 @@ pub struct PlannedEnvelope {
 /// The pure part of [`Store::apply`] for one group, shared by every backend: given the stored
 /// states of the group's source_ids (in `states`, keyed by source_id; updated in place), returns
 /// the envelopes to write and how many items were suppressed. A backend calls it inside its
-/// transaction, between loading and writing the states.
+/// transaction, between loading and writing the states. Takes the group by value: its items move
+/// into the envelopes, uncopied (the caller keeps what it needs of the rest, such as the sinks).
 pub fn plan_group(
-    group: &ApplyGroup,
+    group: ApplyGroup,
     states: &mut HashMap<String, StoredState>,
     emitted_at: Millis,
 ) -> Result<(Vec<PlannedEnvelope>, usize)> {
-    let incoming = group.items.len();
-    let emitted = apply_batch(states, group.items.iter().cloned());
+    let ApplyGroup {
+        provider,
+        recipient,
+        sources,
+        devices,
+        items,
+        sinks: _,
+    } = group;
+    let incoming = items.len();
+    let emitted = apply_batch(states, items);
     // Items for the same source_id fold into one emission, so "suppressed" counts inputs that
     // produced no emission of their own.
     let suppressed = incoming.saturating_sub(emitted.len());
     let envelopes = assemble(
-        &group.provider,
-        &group.recipient,
-        &group.sources,
-        &group.devices,
+        &provider,
+        &recipient,
+        &sources,
+        &devices,
         emitted,
         emitted_at,
         nexus_core::envelope::new_event_id,

@@ -690,7 +690,7 @@ fn complete_in_tx(conn: &Connection, fence: &InboxFence) -> Result<bool> {
     }
 }
 
-fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Result<Applied> {
+fn apply_in_tx(conn: &Connection, mut batch: ApplyBatch, archive: ArchiveRows) -> Result<Applied> {
     if let Some(fence) = &batch.fence {
         let held: Option<String> = conn
             .prepare_cached("SELECT id FROM inbox WHERE id = ?1 AND lease_token = ?2")
@@ -715,20 +715,22 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
              VALUES (?1, ?2, ?3, ?4, ?5, X'', ?6, 0, 'pending', ?7, ?7, ?7)",
         )
         .map_err(|e| db_error("prepare outbox write", e))?;
-    for group in &batch.groups {
-        let tenant = &group.recipient.tenant_id;
-        let conn_id = &group.recipient.connection_id;
-        let scope = dedupe::scope_id(conn, tenant, conn_id, true)?
+    for mut group in std::mem::take(&mut batch.groups) {
+        let tenant = group.recipient.tenant_id.clone();
+        let sinks = std::mem::take(&mut group.sinks);
+        let scope = dedupe::scope_id(conn, &tenant, &group.recipient.connection_id, true)?
             .ok_or_else(|| Error::new(ErrorKind::Storage, "sqlite: no dedupe scope created"))?;
-        let mut keys: Vec<&str> = group
+        let mut keys: Vec<String> = group
             .items
             .iter()
-            .map(|i| i.item.source_id.as_str())
+            .map(|i| i.item.source_id.clone())
             .collect();
         keys.sort_unstable();
         keys.dedup();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let mut states: HashMap<String, StoredState> = HashMap::with_capacity(keys.len());
         let loaded = dedupe::load(conn, scope, &keys, &mut states)?;
+        // The group's items move into its envelopes.
         let (planned, suppressed) = plan_group(group, &mut states, batch.emitted_at)?;
         applied.suppressed += suppressed;
         dedupe::write_changed(conn, scope, &keys, &states, &loaded)?;
@@ -736,7 +738,7 @@ fn apply_in_tx(conn: &Connection, batch: ApplyBatch, archive: ArchiveRows) -> Re
             // One stored body per envelope, whatever the number of sinks: the rows point at it,
             // so leases and state updates never rewrite the envelope.
             let body_id = insert_body(conn, &p.body)?;
-            for sink in &group.sinks {
+            for sink in &sinks {
                 outbox
                     .execute(params![
                         new_delivery_id(),
