@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use nexus_store_sqlite::SqliteStore;
-
-use super::gateway::{ConfigArgs, error_chain, tokio_runtime};
+use super::gateway::{ConfigArgs, error_chain, open_sqlite, tokio_runtime};
 
 /// Arguments of `nexus backup`.
 #[derive(Debug, clap::Args)]
@@ -26,8 +24,7 @@ pub fn run(args: Args) -> Result<(), String> {
         ));
     }
     tokio_runtime()?.block_on(async {
-        let store = SqliteStore::open(&path)
-            .map_err(|e| format!("opening the store {}: {}", path.display(), error_chain(&e)))?;
+        let store = open_sqlite(&config)?;
         store
             .backup_to(&args.dest)
             .await

@@ -81,11 +81,15 @@ pub fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
 
 /// Opens (creating it and its directory if needed) the SQLite store of `config`.
 pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    Ok(Arc::new(open_sqlite(config)?))
+}
+
+/// The SQLite store of `config` (its directory created if needed).
+pub fn open_sqlite(config: &Config) -> Result<SqliteStore, String> {
     let path = config.store_path();
     create_parent(&path)?;
-    let store = SqliteStore::open(&path)
-        .map_err(|e| format!("opening the store {}: {}", path.display(), error_chain(&e)))?;
-    Ok(Arc::new(store))
+    SqliteStore::open(&path)
+        .map_err(|e| format!("opening the store {}: {}", path.display(), error_chain(&e)))
 }
 
 /// Opens the store of `config` for `nexus serve`: takes its serving lock (one gateway per store)
@@ -94,10 +98,7 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
 pub async fn open_store_for_serving(
     config: &Config,
 ) -> Result<(Arc<dyn Store>, nexus_store_sqlite::ServeLock), String> {
-    let path = config.store_path();
-    create_parent(&path)?;
-    let store = SqliteStore::open(&path)
-        .map_err(|e| format!("opening the store {}: {}", path.display(), error_chain(&e)))?;
+    let store = open_sqlite(config)?;
     let lock = store.lock_for_serving().map_err(|e| error_chain(&e))?;
     let (inbox, outbox) = store
         .release_leases(&lock, nexus_runtime::now_ms())
