@@ -1,39 +1,120 @@
-//! WAL checkpoints off the writer's commit path. The write connection runs with
-//! `wal_autocheckpoint = 0`, so a commit only appends to the WAL (and fsyncs it); this thread,
-//! on its own connection, copies committed WAL frames back into the database file with
-//! `PRAGMA wal_checkpoint(PASSIVE)` every [`INTERVAL`]. PASSIVE never blocks the writer or the
-//! readers; SQLite restarts the WAL from its beginning at the next write once a checkpoint has
-//! caught up. Durability is unchanged: a commit is durable once its WAL frames are fsynced
+//! WAL checkpoints off the writer's commit path, and a WAL that stays bounded under load.
+//!
+//! The write connection runs with `wal_autocheckpoint = 0`, so a commit only appends to the WAL
+//! (and fsyncs it). This thread, on its own connection, copies committed WAL frames back into the
+//! database file with `PRAGMA wal_checkpoint(PASSIVE)`, which never blocks the writer or the
+//! readers. Durability is unchanged: a commit is durable once its WAL frames are fsynced
 //! (`synchronous = FULL`), whether or not they were checkpointed yet. Pages rewritten between two
 //! checkpoints (inbox rows inserted then deleted, index pages) are copied once, not per commit.
+//!
+//! A passive checkpoint alone does not bound the WAL: SQLite starts the WAL over from its
+//! beginning only when a write begins while *every* frame has been copied back, and under a
+//! steady stream of writes the writer always appends a few more frames while a checkpoint runs.
+//! The WAL then grows for as long as the load lasts (600 MB in a few seconds of the pipeline
+//! bench), and every frame lands on fresh file blocks that the kernel must allocate and zero.
+//! So once the WAL holds more than 64 MB ([`WalLimits`]) and a checkpoint pass has caught up to
+//! within 4 MB of its end, this thread asks the writer ([`Wal::after_commit`]) to run
+//! `PRAGMA wal_checkpoint(RESTART)` between two of its transactions. With no write in progress that
+//! copies the last few frames and makes the next write start the WAL over, reusing its blocks.
+//! `journal_size_limit` (set on the writer) then trims a file left larger by a spike.
+//!
+//! The thread sleeps while nothing is written: the writer wakes it after a commit.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use nexus_core::{Error, ErrorKind, Result};
 use rusqlite::Connection;
 
-/// How often the WAL is checkpointed.
-const INTERVAL: Duration = Duration::from_millis(1000);
+/// When the WAL is started over.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WalLimits {
+    /// WAL size, in frames of one page, above which the writer is asked to start it over.
+    pub(crate) restart_frames: i64,
+    /// A pass "caught up" when the writer appended fewer frames than this since the previous
+    /// pass, so the restart has little left to copy while it holds up the writer.
+    pub(crate) caught_up_frames: i64,
+    /// How long the thread waits between passes while the writer is appending.
+    pub(crate) busy_interval: Duration,
+}
+
+impl WalLimits {
+    /// The store's limits: restart past 64 MB (of 4 kB pages), once within 4 MB of the end;
+    /// a pass every 50 ms while the writer appends.
+    pub(crate) const DEFAULT: WalLimits = WalLimits {
+        restart_frames: 16_384,
+        caught_up_frames: 1_024,
+        busy_interval: Duration::from_millis(50),
+    };
+
+    /// The WAL file is truncated back to this size (bytes) when it restarts after growing larger.
+    pub(crate) fn journal_size_limit(self) -> i64 {
+        self.restart_frames * 4096
+    }
+}
+
+enum Signal {
+    /// The writer committed after the thread's last pass.
+    Committed,
+    /// The store is closing.
+    Stop,
+}
+
+/// What the writer and the checkpoint thread share.
+#[derive(Debug)]
+pub(crate) struct Wal {
+    /// Set by the checkpoint thread, cleared by the writer once it has restarted the WAL.
+    restart_wanted: AtomicBool,
+    /// Set by the writer when it commits; cleared by the checkpoint thread before each pass.
+    written: AtomicBool,
+    wake: mpsc::Sender<Signal>,
+}
+
+impl Wal {
+    /// Run by the writer after each commit: wakes the checkpoint thread if it is idle, and
+    /// restarts the WAL if the thread asked for it.
+    pub(crate) fn after_commit(&self, conn: &Connection) {
+        if !self.written.swap(true, Ordering::AcqRel) {
+            // The thread is gone only when the store is closing.
+            let _ = self.wake.send(Signal::Committed);
+        }
+        if !self.restart_wanted.load(Ordering::Acquire) {
+            return;
+        }
+        // Busy (a reader still on old frames): the next pass of the checkpointer asks again.
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "SQLite WAL restart failed; will try again");
+        }
+        self.restart_wanted.store(false, Ordering::Release);
+    }
+}
 
 /// Handle to the checkpoint thread; dropping it stops the thread (after one last checkpoint).
 #[derive(Debug)]
 pub(crate) struct Checkpointer {
-    _stop: mpsc::Sender<()>,
+    wal: Arc<Wal>,
 }
 
 impl Checkpointer {
-    /// Starts checkpointing the database at `path`.
-    pub(crate) fn start(path: &Path) -> Result<Checkpointer> {
+    /// Starts checkpointing the database at `path`. The writer gets [`Checkpointer::wal`].
+    pub(crate) fn start(path: &Path, limits: WalLimits) -> Result<Checkpointer> {
         let conn =
             Connection::open(path).map_err(|e| crate::db_error("open the checkpointer", e))?;
         conn.execute_batch("PRAGMA busy_timeout = 10000;")
             .map_err(|e| crate::db_error("configure the checkpointer", e))?;
-        let (tx, rx) = mpsc::channel::<()>();
+        let (tx, rx) = mpsc::channel::<Signal>();
+        let wal = Arc::new(Wal {
+            restart_wanted: AtomicBool::new(false),
+            written: AtomicBool::new(false),
+            wake: tx,
+        });
+        let shared = Arc::clone(&wal);
         std::thread::Builder::new()
             .name("nexus-sqlite-checkpoint".into())
-            .spawn(move || run(&conn, &rx))
+            .spawn(move || run(&conn, &rx, &shared, limits))
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Storage,
@@ -41,21 +122,72 @@ impl Checkpointer {
                 )
                 .with_source(e)
             })?;
-        Ok(Checkpointer { _stop: tx })
+        Ok(Checkpointer { wal })
+    }
+
+    /// What the writer shares with this thread.
+    pub(crate) fn wal(&self) -> Arc<Wal> {
+        Arc::clone(&self.wal)
     }
 }
 
-fn run(conn: &Connection, stop: &mpsc::Receiver<()>) {
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.wal.wake.send(Signal::Stop);
+    }
+}
+
+fn run(conn: &Connection, rx: &mpsc::Receiver<Signal>, wal: &Wal, limits: WalLimits) {
+    // WAL frames at the end of the previous pass.
+    let mut last_log = 0_i64;
+    // None: wait for the writer's next commit.
+    let mut interval = Some(limits.busy_interval);
     loop {
-        let stopping = !matches!(
-            stop.recv_timeout(INTERVAL),
-            Err(mpsc::RecvTimeoutError::Timeout)
-        );
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "SQLite WAL checkpoint failed; will try again");
+        let signal = match interval {
+            Some(d) => match rx.recv_timeout(d) {
+                Ok(s) => Some(s),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => Some(Signal::Stop),
+            },
+            None => Some(rx.recv().unwrap_or(Signal::Stop)),
+        };
+        let stopping = matches!(signal, Some(Signal::Stop));
+        if wal.restart_wanted.load(Ordering::Acquire) && !stopping {
+            // The writer has not got to it yet; a checkpoint now would only contend with it.
+            interval = Some(limits.busy_interval);
+            continue;
         }
+        wal.written.store(false, Ordering::Release);
+        let log = match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+        {
+            Ok(log) => log,
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite WAL checkpoint failed; will try again");
+                interval = Some(limits.busy_interval);
+                continue;
+            }
+        };
         if stopping {
             return;
         }
+        // A smaller WAL than last time means it restarted in between.
+        let appended = if log >= last_log { log - last_log } else { log };
+        last_log = log;
+        let over = log > limits.restart_frames;
+        let restart = over && appended < limits.caught_up_frames;
+        if restart {
+            wal.restart_wanted.store(true, Ordering::Release);
+        }
+        // While the WAL is over the limit, passes run back to back, each copying what the writer
+        // appended during the previous one, until one catches up. While the writer is appending,
+        // they follow each other quickly, so each has little to copy. Otherwise the thread waits
+        // for the next commit.
+        interval = if over && !restart {
+            Some(Duration::ZERO)
+        } else if appended > 0 || restart {
+            Some(limits.busy_interval)
+        } else {
+            None
+        };
     }
 }

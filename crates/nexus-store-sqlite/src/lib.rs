@@ -14,7 +14,9 @@
 //!   inbox writes): about 2,600/s awaited one by one (one fsync each) against about 54,000/s from
 //!   256 concurrent tasks, on the 2-vCPU build VM (25 November 2026; a commit costs ~0.3 ms there).
 //! - **Checkpoints** run on their own thread (`checkpoint.rs`, `wal_autocheckpoint = 0` on the
-//!   writer), so a commit only appends to the WAL and fsyncs it.
+//!   writer), so a commit only appends to the WAL and fsyncs it. Under steady load the writer
+//!   restarts the WAL between two transactions once it passes 64 MB and the checkpoints have
+//!   caught up, so the WAL stays bounded.
 //! - **Bodies are BLOBs, written once** (schemas 2, 4 and 5): a request body goes into `bodies`
 //!   when it is enqueued; the inbox row, later its quarantine row, and the archive row of a push
 //!   record (whose body *is* the request's) all point at it. An envelope goes into `bodies` once,
@@ -51,7 +53,7 @@ use nexus_runtime::store::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
-use crate::checkpoint::Checkpointer;
+use crate::checkpoint::{Checkpointer, WalLimits};
 pub use crate::writer::CommitPolicy;
 use crate::writer::Writer;
 
@@ -101,6 +103,10 @@ impl SqliteStore {
     /// ([`CommitPolicy::Grouped`]); see [`CommitPolicy::EveryStatement`] for the only other one, a
     /// benchmark baseline.
     pub fn open_with(path: &Path, policy: CommitPolicy) -> Result<SqliteStore> {
+        SqliteStore::open_limited(path, policy, WalLimits::DEFAULT)
+    }
+
+    fn open_limited(path: &Path, policy: CommitPolicy, limits: WalLimits) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::new(
@@ -133,14 +139,17 @@ impl SqliteStore {
         // The writer keeps a larger page cache (16 MB): with SQLite's default 2 MB a batch of large rows
         // spills dirty pages to the WAL mid-transaction and re-reads b-tree pages from the file.
         // Savepoint sub-journals stay in memory (`temp_store`), not in a temp file.
-        conn.execute_batch(
+        // A WAL restarted after growing past the checkpointer's limit is trimmed back to it.
+        conn.execute_batch(&format!(
             "PRAGMA wal_autocheckpoint = 0;
+             PRAGMA journal_size_limit = {};
              PRAGMA cache_size = -16384;
              PRAGMA temp_store = MEMORY;",
-        )
+            limits.journal_size_limit()
+        ))
         .map_err(|e| db_error("configure the writer", e))?;
-        let checkpointer = Checkpointer::start(path)?;
-        let writer = Writer::start(conn, policy)?;
+        let checkpointer = Checkpointer::start(path, limits)?;
+        let writer = Writer::start(conn, policy, checkpointer.wal())?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),

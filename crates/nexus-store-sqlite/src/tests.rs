@@ -668,3 +668,45 @@ async fn a_large_prune_runs_in_chunks_and_deletes_everything() {
         .unwrap();
     assert!(left.is_empty());
 }
+
+/// Under writes that never pause, the WAL still starts over: the checkpointer catches up and asks
+/// the writer to restart it, so it does not grow with everything written (it used to: 600 MB in
+/// a few seconds of the pipeline bench). Limits scaled down: restart past 256 kB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_continuous_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nexus.db");
+    let limits = WalLimits {
+        restart_frames: 64,
+        caught_up_frames: 64,
+        busy_interval: std::time::Duration::from_millis(5),
+    };
+    let s = SqliteStore::open_limited(&path, CommitPolicy::Grouped, limits).unwrap();
+    let wal = dir.path().join("nexus.db-wal");
+    let body = Bytes::from(vec![b'x'; 20_000]);
+    let (waves, per_wave) = (50, 20);
+    let mut largest = 0;
+    for _ in 0..waves {
+        let mut writes = tokio::task::JoinSet::new();
+        for _ in 0..per_wave {
+            let (s, body) = (s.clone(), body.clone());
+            writes.spawn(async move {
+                s.enqueue(vec![NewInboxEntry {
+                    provider: "fake".into(),
+                    request: InboundRequest { body, ..request(0) },
+                    received_at: 1,
+                }])
+                .await
+            });
+        }
+        while let Some(r) = writes.join_next().await {
+            r.unwrap().unwrap();
+        }
+        largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+    }
+    let written = (waves * per_wave * body.len()) as u64;
+    assert!(
+        largest < written / 4,
+        "the WAL grew to {largest} bytes for {written} bytes written"
+    );
+}

@@ -7,11 +7,13 @@
 //! [`CommitPolicy::EveryStatement`] is the benchmark baseline: no transaction at all, so SQLite
 //! commits (and fsyncs) every statement, one row each, on its own.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use nexus_core::{Error, ErrorKind, Result};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
+
+use crate::checkpoint::Wal;
 
 /// Most operations grouped into one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -43,13 +45,15 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`.
-    pub(crate) fn start(conn: Connection, policy: CommitPolicy) -> Result<Writer> {
+    /// After each commit it tells the checkpoint thread through `wal` (and restarts the WAL when
+    /// that thread asks for it).
+    pub(crate) fn start(conn: Connection, policy: CommitPolicy, wal: Arc<Wal>) -> Result<Writer> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("nexus-sqlite-writer".into())
             .spawn(move || match policy {
-                CommitPolicy::Grouped => run(conn, rx),
-                CommitPolicy::EveryStatement => run_unbatched(conn, rx),
+                CommitPolicy::Grouped => run(&conn, &rx, &wal),
+                CommitPolicy::EveryStatement => run_unbatched(&conn, &rx, &wal),
             })
             .map_err(|e| {
                 Error::new(
@@ -119,7 +123,7 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn run(conn: &Connection, rx: &mpsc::Receiver<Job>, wal: &Wal) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -128,27 +132,30 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = run_cached(&conn, "BEGIN IMMEDIATE") {
+        if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
             // Without a transaction nothing may run: dropping the jobs answers their callers with
             // a storage error (their reply channels close).
             tracing::error!(error = %e, jobs = jobs.len(), "SQLite writer could not begin a transaction");
             drop(jobs);
             continue;
         }
-        let finishers: Vec<Finish> = jobs.into_iter().map(|j| j(&conn)).collect();
-        let commit = run_cached(&conn, "COMMIT").map_err(|e| e.to_string());
+        let finishers: Vec<Finish> = jobs.into_iter().map(|j| j(conn)).collect();
+        let commit = run_cached(conn, "COMMIT").map_err(|e| e.to_string());
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
         for f in finishers {
             f(commit.clone());
         }
+        // After answering: the callers need not wait for a WAL restart.
+        wal.after_commit(conn);
     }
 }
 
 /// [`CommitPolicy::EveryStatement`]: runs each operation outside any transaction.
-fn run_unbatched(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn run_unbatched(conn: &Connection, rx: &mpsc::Receiver<Job>, wal: &Wal) {
     while let Ok(job) = rx.recv() {
-        job(&conn)(Ok(()));
+        job(conn)(Ok(()));
+        wal.after_commit(conn);
     }
 }
