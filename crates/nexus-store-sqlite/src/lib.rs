@@ -22,7 +22,8 @@
 //!   record (whose body *is* the request's) all point at it. An envelope goes into `bodies` once,
 //!   and the outbox rows of all its sinks point at it. Claiming an entry or a delivery and
 //!   recording a result update small rows, and nothing is stored twice. A body is deleted when
-//!   nothing points at it any more.
+//!   nothing points at it any more. Bodies are LZ4-compressed (schema 6, `body_codec.rs`), and
+//!   raw records fetched from a provider API are stored there too.
 //! - **Dedupe states** (schema 3, `dedupe.rs`): appended in insertion order in a compact binary
 //!   form (`state_codec.rs`), found through a small index of (scope, 64-bit key). A state that did
 //!   not change is not rewritten.
@@ -31,6 +32,7 @@
 //! - **Reads** run on separate read-only connections (WAL readers do not block the writer).
 //! - **Migrations** are versioned (`PRAGMA user_version`) and applied at open (`migrations.rs`).
 
+mod body_codec;
 mod checkpoint;
 mod dedupe;
 mod migrations;
@@ -464,7 +466,7 @@ struct RawInbox {
     id: String,
     provider: String,
     request: String,
-    body: Option<Vec<u8>>,
+    body: StoredBody,
     received_at: i64,
     attempts: i64,
     last_error: Option<String>,
@@ -473,7 +475,7 @@ struct RawInbox {
 impl RawInbox {
     fn into_entry(self) -> Result<InboxEntry> {
         Ok(InboxEntry {
-            request: stored_request(&self.request, self.body)?,
+            request: stored_request(&self.request, self.body.decode()?)?,
             id: self.id,
             provider: self.provider,
             received_at: self.received_at,
@@ -485,14 +487,16 @@ impl RawInbox {
 
 /// The columns [`outbox_row`] reads, over [`OUTBOX_FROM`]: the envelope is in `bodies` (schema 5)
 /// or, for rows written before, in the row's own `body`.
-const OUTBOX_COLS: &str = "delivery_id, tenant_id, sink_id, event_id, event_type, \
-     CASE WHEN body_id IS NULL THEN body ELSE bytes END, attempts, state, next_attempt_at, \
-     last_error, created_at";
+const OUTBOX_COLS: &str = "delivery_id, tenant_id, sink_id, event_id, event_type, attempts, \
+     state, next_attempt_at, last_error, created_at, \
+     CASE WHEN body_id IS NULL THEN body END, bytes, codec, body_id";
 /// The outbox with its envelope bodies.
 const OUTBOX_FROM: &str = "outbox LEFT JOIN bodies ON bodies.id = outbox.body_id";
 
-fn outbox_row(r: &Row<'_>) -> rusqlite::Result<(OutboxRow, String)> {
-    let body: Vec<u8> = r.get(5)?;
+/// An outbox row as read: the row (its body still empty), its state, its stored body.
+type RawOutbox = (OutboxRow, String, StoredBody);
+
+fn outbox_row(r: &Row<'_>) -> rusqlite::Result<RawOutbox> {
     Ok((
         OutboxRow {
             delivery_id: r.get(0)?,
@@ -502,24 +506,26 @@ fn outbox_row(r: &Row<'_>) -> rusqlite::Result<(OutboxRow, String)> {
             },
             event_id: r.get(3)?,
             event_type: r.get(4)?,
-            body: Bytes::from(body),
-            attempts: u32_of(r.get(6)?),
+            body: Bytes::new(),
+            attempts: u32_of(r.get(5)?),
             state: DeliveryState::Pending,
-            next_attempt_at: r.get(8)?,
-            last_error: r.get(9)?,
-            created_at: r.get(10)?,
+            next_attempt_at: r.get(7)?,
+            last_error: r.get(8)?,
+            created_at: r.get(9)?,
         },
-        r.get(7)?,
+        r.get(6)?,
+        StoredBody::read(r, 10)?,
     ))
 }
 
-fn finish_outbox((mut row, state): (OutboxRow, String)) -> Result<OutboxRow> {
+fn finish_outbox((mut row, state, body): RawOutbox) -> Result<OutboxRow> {
     row.state = DeliveryState::parse(&state).ok_or_else(|| {
         Error::new(
             ErrorKind::Storage,
             format!("sqlite: unknown delivery state {state:?}"),
         )
     })?;
+    row.body = Bytes::from(body.decode()?.unwrap_or_default());
     Ok(row)
 }
 
@@ -530,31 +536,52 @@ fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<T>>, what: &str) -> Re
 
 // ---- the archive and apply transactions ----
 
-/// Archive rows with their ids and encoded records, made before the writer thread runs them.
-type ArchiveRows = Vec<(String, String, NewArchivedRecord)>;
+/// Archive rows with their ids, encoded records and compressed bodies (for the records whose body
+/// is not the request's), made before the writer thread runs them.
+type ArchiveRows = Vec<(String, String, NewArchivedRecord, Option<Vec<u8>>)>;
 
 fn encode_archive(records: Vec<NewArchivedRecord>) -> Result<ArchiveRows> {
     records
         .into_iter()
-        .map(|r| Ok((new_row_id(), record_head(&r.record)?, r)))
+        .map(|r| {
+            let shares_request = r.inbox_id.is_some() && r.body_is_request;
+            let packed = if shares_request {
+                None
+            } else {
+                body_codec::compress(&r.record.body)
+            };
+            Ok((new_row_id(), record_head(&r.record)?, r, packed))
+        })
         .collect()
 }
 
 fn archive_in_tx(conn: &Connection, rows: ArchiveRows) -> Result<Vec<String>> {
     let mut st = conn
         .prepare_cached(
-            "INSERT INTO archive (id, provider, tenant_id, connection_id, inbox_id, record, archived_at, body, body_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO archive (id, provider, tenant_id, connection_id, inbox_id, record, archived_at, body_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(|e| db_error("prepare archive", e))?;
     let mut ids = Vec::with_capacity(rows.len());
-    for (id, json, r) in rows {
+    for (id, json, r, packed) in rows {
         // A push record's body is the request's: point at the inbox entry's stored body.
         let shared = match (&r.inbox_id, r.body_is_request) {
             (Some(inbox_id), true) => inbox_body_id(conn, inbox_id)?,
             _ => None,
         };
-        let inline = shared.is_none().then(|| r.record.body.as_ref());
+        let body_id = match shared {
+            Some(b) => b,
+            None => {
+                // Compressed before, unless the request's body was expected (an inbox row
+                // written before schema 4 has none in `bodies`).
+                let packed = packed.or_else(|| {
+                    r.body_is_request
+                        .then(|| body_codec::compress(&r.record.body))
+                        .flatten()
+                });
+                insert_body(conn, &r.record.body, packed.as_deref())?
+            }
+        };
         st.execute(params![
             id,
             r.provider,
@@ -563,8 +590,7 @@ fn archive_in_tx(conn: &Connection, rows: ArchiveRows) -> Result<Vec<String>> {
             r.inbox_id,
             json,
             r.archived_at,
-            inline,
-            shared
+            body_id
         ])
         .map_err(|e| db_error("archive", e))?;
         ids.push(id);
@@ -583,12 +609,56 @@ fn inbox_body_id(conn: &Connection, id: &str) -> Result<Option<i64>> {
         .map_err(|e| db_error("read an inbox body id", e))
 }
 
-/// Stores a request body; returns its id.
-fn insert_body(conn: &Connection, bytes: &[u8]) -> Result<i64> {
-    conn.prepare_cached("INSERT INTO bodies (bytes) VALUES (?1)")
-        .and_then(|mut st| st.execute(params![bytes]))
-        .map_err(|e| db_error("store a request body", e))?;
+/// Stores a body: `compressed` (from [`body_codec::compress`], made before the writer runs when
+/// possible) or else `raw`; returns its id.
+fn insert_body(conn: &Connection, raw: &[u8], compressed: Option<&[u8]>) -> Result<i64> {
+    let (codec, bytes) = match compressed {
+        Some(c) => (body_codec::LZ4, c),
+        None => (body_codec::RAW, raw),
+    };
+    conn.prepare_cached("INSERT INTO bodies (bytes, codec) VALUES (?1, ?2)")
+        .and_then(|mut st| st.execute(params![bytes, codec]))
+        .map_err(|e| db_error("store a body", e))?;
     Ok(conn.last_insert_rowid())
+}
+
+/// A body as read back, from the four columns `<row>.body, b.bytes, b.codec, <row>.body_id` (a
+/// row LEFT JOINed with `bodies b`): inline in its row (written before schema 4), or stored in
+/// `bodies` with its codec.
+struct StoredBody {
+    inline: Option<Vec<u8>>,
+    stored: Option<Vec<u8>>,
+    codec: Option<i64>,
+    id: Option<i64>,
+}
+
+impl StoredBody {
+    /// Reads the four columns from `at`.
+    fn read(r: &Row<'_>, at: usize) -> rusqlite::Result<StoredBody> {
+        Ok(StoredBody {
+            inline: r.get(at)?,
+            stored: r.get(at + 1)?,
+            codec: r.get(at + 2)?,
+            id: r.get(at + 3)?,
+        })
+    }
+
+    /// The body's bytes (`None`: the row has none, as rows of schema 1).
+    fn decode(self) -> Result<Option<Vec<u8>>> {
+        match (self.inline, self.stored) {
+            (Some(b), _) => Ok(Some(b)),
+            (None, Some(b)) => {
+                body_codec::decode(self.codec.unwrap_or(body_codec::RAW), b, self.id).map(Some)
+            }
+            (None, None) => match self.id {
+                Some(id) => Err(Error::new(
+                    ErrorKind::Storage,
+                    format!("sqlite: stored body {id} is missing"),
+                )),
+                None => Ok(None),
+            },
+        }
+    }
 }
 
 /// Deletes body `id` unless an inbox, quarantine, archive or outbox row still points at it.
@@ -746,7 +816,8 @@ fn apply_in_tx(conn: &Connection, mut batch: ApplyBatch, archive: ArchiveRows) -
         for p in planned {
             // One stored body per envelope, whatever the number of sinks: the rows point at it,
             // so leases and state updates never rewrite the envelope.
-            let body_id = insert_body(conn, &p.body)?;
+            let packed = body_codec::compress(&p.body);
+            let body_id = insert_body(conn, &p.body, packed.as_deref())?;
             for sink in &sinks {
                 outbox
                     .execute(params![
@@ -924,9 +995,13 @@ impl Store for SqliteStore {
     }
 
     async fn enqueue(&self, entries: Vec<NewInboxEntry>) -> Result<Vec<String>> {
+        // Compressed here, on the caller's thread, not on the writer's.
         let rows = entries
             .into_iter()
-            .map(|e| Ok((new_row_id(), request_head(&e.request)?, e)))
+            .map(|e| {
+                let packed = body_codec::compress(&e.request.body);
+                Ok((new_row_id(), request_head(&e.request)?, e, packed))
+            })
             .collect::<Result<Vec<_>>>()?;
         self.write(move |c| {
             let mut st = c
@@ -936,8 +1011,8 @@ impl Store for SqliteStore {
                 )
                 .map_err(|e| db_error("prepare enqueue", e))?;
             let mut ids = Vec::with_capacity(rows.len());
-            for (id, json, e) in rows {
-                let body = insert_body(c, &e.request.body)?;
+            for (id, json, e, packed) in rows {
+                let body = insert_body(c, &e.request.body, packed.as_deref())?;
                 st.execute(params![id, e.provider, json, e.received_at, body])
                     .map_err(|e| db_error("enqueue", e))?;
                 ids.push(id);
@@ -960,7 +1035,7 @@ impl Store for SqliteStore {
             let mut st = c
                 .prepare_cached(
                     "SELECT i.id, i.provider, i.request, i.received_at, i.attempts, i.last_error,
-                         COALESCE(i.body, b.bytes)
+                         i.body, b.bytes, b.codec, i.body_id
                      FROM inbox i LEFT JOIN bodies b ON b.id = i.body_id
                      WHERE i.available_at <= ?1 ORDER BY i.available_at, i.id LIMIT ?2",
                 )
@@ -974,7 +1049,7 @@ impl Store for SqliteStore {
                         received_at: r.get(3)?,
                         attempts: r.get(4)?,
                         last_error: r.get(5)?,
-                        body: r.get(6)?,
+                        body: StoredBody::read(r, 6)?,
                     })
                 })
                 .map_err(|e| db_error("claim inbox", e))?;
@@ -1058,7 +1133,8 @@ impl Store for SqliteStore {
             let mut st = c
                 .prepare(
                     "SELECT q.id, q.provider, q.request, q.received_at, q.attempts, q.last_error,
-                         q.reason_kind, q.reason_message, q.quarantined_at, COALESCE(q.body, b.bytes)
+                         q.reason_kind, q.reason_message, q.quarantined_at,
+                         q.body, b.bytes, b.codec, q.body_id
                      FROM quarantine q LEFT JOIN bodies b ON b.id = q.body_id
                      ORDER BY q.id LIMIT ?1",
                 )
@@ -1073,7 +1149,7 @@ impl Store for SqliteStore {
                             received_at: r.get(3)?,
                             attempts: r.get(4)?,
                             last_error: r.get(5)?,
-                            body: r.get(9)?,
+                            body: StoredBody::read(r, 9)?,
                         },
                         QuarantineReason {
                             kind: r.get(6)?,
@@ -1145,7 +1221,7 @@ impl Store for SqliteStore {
             let mut st = c
                 .prepare(
                     "SELECT a.id, a.provider, a.tenant_id, a.connection_id, a.inbox_id, a.record,
-                         a.archived_at, COALESCE(a.body, b.bytes)
+                         a.archived_at, a.body, b.bytes, b.codec, a.body_id
                      FROM archive a LEFT JOIN bodies b ON b.id = a.body_id
                      WHERE (?1 IS NULL OR a.provider = ?1) AND (?2 IS NULL OR a.tenant_id = ?2)
                        AND (?3 IS NULL OR a.connection_id = ?3) AND (?4 IS NULL OR a.archived_at >= ?4)
@@ -1173,7 +1249,7 @@ impl Store for SqliteStore {
                             r.get::<_, Option<String>>(4)?,
                             r.get::<_, String>(5)?,
                             r.get::<_, i64>(6)?,
-                            r.get::<_, Option<Vec<u8>>>(7)?,
+                            StoredBody::read(r, 7)?,
                         ))
                     },
                 )
@@ -1188,7 +1264,7 @@ impl Store for SqliteStore {
                             tenant_id,
                             connection_id,
                             inbox_id,
-                            record: stored_record(&rec, body)?,
+                            record: stored_record(&rec, body.decode()?)?,
                             archived_at: at,
                         })
                     },

@@ -232,6 +232,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ALTER TABLE outbox ADD COLUMN body_id INTEGER;
     CREATE INDEX outbox_by_body ON outbox (body_id) WHERE body_id IS NOT NULL;
     "#),
+    // 6: bodies compressed (`body_codec.rs`): `codec` says how a body is stored; the rows written
+    // before are kept as they are (codec 0). Raw records fetched from a provider API, which the
+    // archive row used to hold itself, are stored in `bodies` too from now on.
+    sql(r#"
+    ALTER TABLE bodies ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+    "#),
 ];
 
 /// Migration 3: every row of the old `dedupe_state` table into `dedupe_states`, re-encoded.
