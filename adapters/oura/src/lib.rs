@@ -132,7 +132,10 @@ pub mod webhook;
 
 use std::time::Duration;
 
-use nexus_core::adapter::{AdapterDescriptor, Ingestion, OAuthSpec, SecretSpec, SignatureScheme};
+use nexus_core::adapter::{
+    AdapterDescriptor, Ingestion, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAuthSpec, SecretSpec,
+    SignatureScheme,
+};
 use nexus_core::{
     Adapter, EventType, FetchContext, HandshakeResponse, InboundRequest, NormalizeContext,
     Normalized, Notification, RawRecord, Result, Secrets,
@@ -183,6 +186,16 @@ static DESCRIPTOR: AdapterDescriptor = AdapterDescriptor {
             name: webhook::VERIFICATION_TOKEN,
             description: "the verification_token given to Oura when creating webhook subscriptions",
             required: true,
+        },
+        SecretSpec {
+            name: OAUTH_CLIENT_ID,
+            description: "the Oura API application's client id: needed to refresh users' access tokens, which last a day",
+            required: false,
+        },
+        SecretSpec {
+            name: OAUTH_CLIENT_SECRET,
+            description: "the client secret again (the same value as webhook_secret), sent when refreshing access tokens",
+            required: false,
         },
         SecretSpec {
             name: signature::TOLERANCE_SETTING,

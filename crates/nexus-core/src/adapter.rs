@@ -121,7 +121,14 @@ pub struct SecretSpec {
     pub required: bool,
 }
 
-/// OAuth endpoints and scopes.
+/// The app secret holding the OAuth client id, which the runtime sends with a token refresh.
+pub const OAUTH_CLIENT_ID: &str = "client_id";
+/// The app secret holding the OAuth client secret, which the runtime sends with a token refresh.
+pub const OAUTH_CLIENT_SECRET: &str = "client_secret";
+
+/// OAuth endpoints and scopes. The runtime refreshes a connection's expired access token at
+/// `token_url` (`grant_type=refresh_token`) with the app secrets [`OAUTH_CLIENT_ID`] and
+/// [`OAUTH_CLIENT_SECRET`], so an adapter with `oauth` should list both in its secrets.
 #[derive(Debug, Clone)]
 pub struct OAuthSpec {
     /// Authorization URL.

@@ -99,6 +99,23 @@ pub trait HttpClient: Send + Sync {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse>;
 }
 
+/// Percent-encodes one component of a query string or an `application/x-www-form-urlencoded`
+/// body: ASCII letters, digits and `-._~` stay, a space becomes `+`, every other byte `%XX`.
+/// [`percent_decode`] reverses it.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// Percent-decodes one query-string component (`+` as a space; a `%` not followed by exactly two
 /// hex digits stays as it is; invalid UTF-8 is replaced).
 pub fn percent_decode(s: &str) -> String {
@@ -128,6 +145,14 @@ pub fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoding_round_trips_and_escapes_reserved_bytes() {
+        let raw = "a b+c/d=e&f%g~h.i_j-k\u{e9}";
+        let enc = percent_encode(raw);
+        assert_eq!(enc, "a+b%2Bc%2Fd%3De%26f%25g~h.i_j-k%C3%A9");
+        assert_eq!(percent_decode(&enc), raw);
+    }
 
     #[test]
     fn percent_decoding_takes_exactly_two_hex_digits() {

@@ -208,6 +208,8 @@ impl Default for RetentionConfig {
 pub struct ProviderConfig {
     /// Provider API base URL, overriding the adapter's.
     pub base_url: Option<String>,
+    /// OAuth token URL, overriding the adapter's (for refreshing access tokens).
+    pub token_url: Option<String>,
     /// Every other key is an app secret (`webhook_secret`, `client_secret`, ...).
     #[serde(flatten, deserialize_with = "scalar_strings")]
     pub secrets: BTreeMap<String, String>,
@@ -217,6 +219,7 @@ impl fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderConfig")
             .field("base_url", &self.base_url)
+            .field("token_url", &self.token_url)
             .field(
                 "secrets",
                 &self
@@ -499,6 +502,13 @@ impl Config {
             .and_then(|p| p.base_url.as_deref())
     }
 
+    /// A provider's OAuth token URL override.
+    pub fn token_url(&self, provider: &str) -> Option<&str> {
+        self.providers
+            .get(provider)
+            .and_then(|p| p.token_url.as_deref())
+    }
+
     /// The listen address, parsed.
     pub fn listen_addr(&self) -> Result<SocketAddr> {
         self.listen.parse().map_err(|_| {
@@ -623,16 +633,32 @@ impl Config {
                             );
                         }
                     }
+                    if adapter.descriptor().oauth.is_some() {
+                        for name in [
+                            nexus_core::adapter::OAUTH_CLIENT_ID,
+                            nexus_core::adapter::OAUTH_CLIENT_SECRET,
+                        ] {
+                            if !p.secrets.contains_key(name) {
+                                push(
+                                    Severity::Warning,
+                                    &format!("{key}.{name}"),
+                                    "not set: users' access tokens cannot be refreshed when they expire".into(),
+                                );
+                            }
+                        }
+                    }
                 }
             }
-            if let Some(url) = &p.base_url
-                && !(url.starts_with("http://") || url.starts_with("https://"))
-            {
-                push(
-                    Severity::Error,
-                    &format!("{key}.base_url"),
-                    format!("must be an http(s) URL, got {url:?}"),
-                );
+            for (name, url) in [("base_url", &p.base_url), ("token_url", &p.token_url)] {
+                if let Some(url) = url
+                    && !(url.starts_with("http://") || url.starts_with("https://"))
+                {
+                    push(
+                        Severity::Error,
+                        &format!("{key}.{name}"),
+                        format!("must be an http(s) URL, got {url:?}"),
+                    );
+                }
             }
         }
         for adapter in nexus_core::registry::adapters() {

@@ -18,6 +18,7 @@ pub mod config;
 pub mod crypto;
 mod dispatch;
 pub mod metrics;
+mod oauth;
 mod pipeline;
 pub mod ratelimit;
 pub mod replay;

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use nexus_core::envelope::Source;
+use nexus_core::http::HttpClient;
 use nexus_core::{Error, ErrorKind, FetchContext, NormalizeContext, Notification, RawRecord};
 
 use crate::crypto::Tokens;
@@ -306,39 +307,68 @@ async fn process(
     let gate = inner.gate(provider);
 
     let mut fetched: Vec<(ConnectionRecord, Vec<Source>, Vec<RawRecord>)> = Vec::new();
+    let oauth = descriptor.oauth.as_ref();
+    // Every HTTP request the adapter makes is paced, and a 429 pauses the provider.
+    let paced: Arc<dyn HttpClient> = Arc::new(PacedHttp::new(
+        inner.http.clone(),
+        gate.clone(),
+        provider,
+        MAX_GATE_WAIT,
+    ));
+    let context = |conn: &ConnectionRecord, tokens: &Option<Tokens>| FetchContext {
+        http: paced.clone(),
+        base_url: base_url.clone(),
+        access_token: tokens.as_ref().map(|t| t.access_token.clone()),
+        provider_user_id: Some(conn.provider_user_id.clone()),
+        secrets: secrets.clone(),
+        now_ms: now_ms(),
+    };
     for (_, (conn, notes)) in by_conn {
-        let tokens: Option<Tokens> = conn
+        let mut tokens: Option<Tokens> = conn
             .sealed_tokens
             .as_deref()
             .map(|s| inner.cipher.open(s))
             .transpose()
             .map_err(|e| Failure::Quarantine(e.with_provider(provider)))?;
-        let ctx = FetchContext {
-            // Every HTTP request the adapter makes is paced, and a 429 pauses the provider.
-            http: Arc::new(PacedHttp::new(
-                inner.http.clone(),
-                gate.clone(),
-                provider,
-                MAX_GATE_WAIT,
-            )),
-            base_url: base_url.clone(),
-            access_token: tokens.map(|t| t.access_token),
-            provider_user_id: Some(conn.provider_user_id.clone()),
-            secrets: secrets.clone(),
-            now_ms: now_ms(),
-        };
+        // An access token about to expire is refreshed before it is used (`oauth.rs`).
+        if let (Some(spec), Some(t)) = (oauth, &tokens)
+            && crate::oauth::expires_soon(t, now_ms())
+        {
+            let fresh = crate::oauth::refresh(inner, provider, spec, &conn, t)
+                .await
+                .map_err(classify)?;
+            tokens = Some(fresh);
+        }
+        let mut ctx = context(&conn, &tokens);
+        let mut refreshed = false;
         let mut sources = Vec::new();
         let mut records = Vec::new();
         for n in &notes {
-            let got = match adapter.fetch(n, &ctx).await {
-                Ok(r) => r,
-                Err(e) => {
-                    if e.kind() == ErrorKind::RateLimited {
-                        gate.pause(e.retry_after().unwrap_or(Duration::from_secs(60)))
-                            .await;
-                    }
-                    return Err(classify(e));
+            let got = loop {
+                let e = match adapter.fetch(n, &ctx).await {
+                    Ok(r) => break r,
+                    Err(e) => e,
+                };
+                // A refused access token is refreshed once, and the fetch tried again with the
+                // new one.
+                if e.kind() == ErrorKind::Unauthorized
+                    && !refreshed
+                    && let (Some(spec), Some(t)) = (oauth, &tokens)
+                    && t.refresh_token.is_some()
+                {
+                    refreshed = true;
+                    let fresh = crate::oauth::refresh(inner, provider, spec, &conn, t)
+                        .await
+                        .map_err(classify)?;
+                    tokens = Some(fresh);
+                    ctx = context(&conn, &tokens);
+                    continue;
                 }
+                if e.kind() == ErrorKind::RateLimited {
+                    gate.pause(e.retry_after().unwrap_or(Duration::from_secs(60)))
+                        .await;
+                }
+                return Err(classify(e));
             };
             let fetched_at = now_ms();
             inner.metrics.add(

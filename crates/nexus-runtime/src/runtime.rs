@@ -260,6 +260,7 @@ impl RuntimeBuilder {
                     .processing_backoff
                     .unwrap_or(crate::retry::processing_backoff),
                 gates: Mutex::new(HashMap::new()),
+                refresh_locks: crate::oauth::RefreshLocks::default(),
                 inbox_wake: Notify::new(),
                 outbox_wake: Notify::new(),
                 shutdown: shutdown_tx,
@@ -281,6 +282,7 @@ pub(crate) struct Inner {
     pub(crate) policy: RetryPolicy,
     pub(crate) processing_backoff: fn(u32, Option<Duration>) -> Duration,
     gates: Mutex<HashMap<String, Arc<RateGate>>>,
+    pub(crate) refresh_locks: crate::oauth::RefreshLocks,
     pub(crate) inbox_wake: Notify,
     pub(crate) outbox_wake: Notify,
     pub(crate) shutdown: watch::Sender<bool>,

@@ -392,3 +392,272 @@ async fn junction_cases_through_the_pipeline() {
     assert!(cases >= 10 && items >= cases);
     assert!(run_error_cases("junction").await >= 1);
 }
+
+// ---- OAuth token refresh, with the real Oura adapter ----
+
+const FAKE_CLIENT_ID: &str = "fake-oura-client-id";
+const FAKE_REFRESH: &str = "fake-oura-refresh-token-1";
+
+fn oura_case(file: &str) -> Value {
+    cases("oura")
+        .into_iter()
+        .find(|(name, _)| name == file)
+        .map(|(_, case)| case)
+        .unwrap()
+}
+
+/// A gateway whose Oura connection holds `tokens`, with the app's client id and secret and the
+/// token URL on the fake API.
+async fn refresh_harness(case: &Value, tokens: Tokens) -> Harness {
+    let conn = &case["connection"];
+    let tenant = conn["tenant_id"].as_str().unwrap();
+    let mut toml_text = format!(
+        "[providers.oura]\nbase_url = \"{FAKE_BASE}\"\ntoken_url = \"{FAKE_BASE}/oauth/token\"\n\
+         client_id = \"{FAKE_CLIENT_ID}\"\nclient_secret = \"fake-oura-client-secret\"\n"
+    );
+    for (k, v) in case["secrets"].as_object().into_iter().flatten() {
+        toml_text.push_str(&format!("{k} = {v}\n"));
+    }
+    toml_text.push_str(&format!(
+        "[tenants.{tenant:?}.sinks.main]\nkind = \"stdout\"\n"
+    ));
+    let (store, dir) = temp_store();
+    let api = Arc::new(FakeProviderApi::default());
+    let sink = FakeRecordingSink::new();
+    let rt = Runtime::builder(config(&toml_text), store)
+        .adapters(vec![nexus_core::registry::adapter("oura").unwrap()])
+        .http(api.clone())
+        .cipher(test_cipher())
+        .sink(tenant, "main", sink.clone())
+        .processing_backoff(fast_backoff)
+        .build()
+        .await
+        .unwrap();
+    rt.connect(NewConnection {
+        tenant_id: tenant.to_owned(),
+        user_id: conn["user_id"].as_str().unwrap().to_owned(),
+        external_user_ref: conn["external_user_ref"].as_str().unwrap().to_owned(),
+        provider: "oura".to_owned(),
+        provider_user_id: conn["provider_user_id"].as_str().unwrap().to_owned(),
+        tokens: Some(tokens),
+    })
+    .await
+    .unwrap();
+    rt.spawn_workers();
+    Harness {
+        rt,
+        api,
+        sink,
+        _dir: dir,
+    }
+}
+
+fn token_exchange(status: u16, body: Value) -> FakeExchange {
+    FakeExchange {
+        method: "POST".into(),
+        path: "/oauth/token".into(),
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+/// The connection's tokens as stored, unsealed.
+async fn stored_tokens(
+    h: &Harness,
+    case: &Value,
+) -> (nexus_runtime::store::ConnectionRecord, Tokens) {
+    let puid = case["connection"]["provider_user_id"].as_str().unwrap();
+    let conn =
+        h.rt.store()
+            .connection_for("oura", puid)
+            .await
+            .unwrap()
+            .unwrap();
+    let tokens = test_cipher()
+        .open(conn.sealed_tokens.as_deref().unwrap())
+        .unwrap();
+    (conn, tokens)
+}
+
+fn header<'a>(r: &'a nexus_core::http::HttpRequest, name: &str) -> Option<&'a str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Oura access tokens last a day. One that has expired is refreshed before the fetch: the token
+/// URL gets the refresh token and the app's credentials as a form, the new tokens are stored
+/// (sealed) before they are used, and the fetch carries the new access token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_oura_access_token_is_refreshed_before_the_fetch() {
+    let case = oura_case("daily-activity-created.json");
+    let step = &case["steps"][0];
+    let h = refresh_harness(
+        &case,
+        Tokens {
+            access_token: "fake-expired-access-token".into(),
+            refresh_token: Some(FAKE_REFRESH.into()),
+            expires_at: Some(nexus_runtime::now_ms() - 1_000),
+        },
+    )
+    .await;
+    let mut exchanges = exchanges_of(step);
+    // The case's API exchange expects the access token the refresh hands out.
+    exchanges.push(token_exchange(
+        200,
+        serde_json::json!({
+            "token_type": "bearer",
+            "access_token": "fake-oura-access-token",
+            "refresh_token": "fake-oura-refresh-token-2",
+            "expires_in": 86_400,
+        }),
+    ));
+    h.api.set(exchanges);
+    let before = nexus_runtime::now_ms();
+    h.rt.enqueue("oura", request_of(step)).await.unwrap();
+    wait_inbox_drained(&h.rt).await;
+    wait_outbox_drained(&h.rt).await;
+    assert_eq!(h.sink.delivered_envelopes().len(), 1, "the day's activity");
+
+    let requests = h.api.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let (post, get) = (&requests[0], &requests[1]);
+    assert_eq!(
+        (post.method.as_str(), post.url.as_str()),
+        ("POST", "http://fake-provider-api.invalid/oauth/token")
+    );
+    assert_eq!(
+        header(post, "content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        std::str::from_utf8(post.body.as_deref().unwrap()).unwrap(),
+        "grant_type=refresh_token&refresh_token=fake-oura-refresh-token-1\
+         &client_id=fake-oura-client-id&client_secret=fake-oura-client-secret"
+    );
+    assert_eq!(
+        header(get, "authorization"),
+        Some("Bearer fake-oura-access-token")
+    );
+
+    let (_, stored) = stored_tokens(&h, &case).await;
+    assert_eq!(stored.access_token, "fake-oura-access-token");
+    assert_eq!(
+        stored.refresh_token.as_deref(),
+        Some("fake-oura-refresh-token-2")
+    );
+    let at = stored.expires_at.unwrap();
+    assert!(
+        at >= before + 86_400_000 && at <= nexus_runtime::now_ms() + 86_400_000,
+        "{at}"
+    );
+    assert_eq!(
+        h.rt.metrics().counter(
+            "token_refreshes_total",
+            &[("provider", "oura"), ("outcome", "refreshed")]
+        ),
+        1
+    );
+    h.rt.shutdown().await;
+}
+
+/// A token the provider refuses before its known expiry (revoked early, or no `expires_at`) is
+/// refreshed once after the 401, and the fetch is tried again with the new one. A provider that
+/// sends no new refresh token leaves the old one in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_access_token_is_refreshed_once_and_the_fetch_retried() {
+    let case = oura_case("daily-activity-created.json");
+    let step = &case["steps"][0];
+    let h = refresh_harness(
+        &case,
+        Tokens {
+            access_token: "fake-revoked-access-token".into(),
+            refresh_token: Some(FAKE_REFRESH.into()),
+            expires_at: None,
+        },
+    )
+    .await;
+    let ok = exchanges_of(step);
+    let mut refused = ok[0].clone();
+    refused.status = 401;
+    refused.body = Bytes::from_static(b"{\"detail\":\"fake: token revoked\"}");
+    let mut exchanges = vec![refused];
+    exchanges.extend(ok);
+    exchanges.push(token_exchange(
+        200,
+        serde_json::json!({"access_token": "fake-oura-access-token"}),
+    ));
+    h.api.set(exchanges);
+    h.rt.enqueue("oura", request_of(step)).await.unwrap();
+    wait_inbox_drained(&h.rt).await;
+    wait_outbox_drained(&h.rt).await;
+    assert_eq!(h.sink.delivered_envelopes().len(), 1);
+    let requests = h.api.requests();
+    let seen: Vec<(&str, Option<&str>)> = requests
+        .iter()
+        .map(|r| (r.method.as_str(), header(r, "authorization")))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("GET", Some("Bearer fake-revoked-access-token")),
+            ("POST", None),
+            ("GET", Some("Bearer fake-oura-access-token")),
+        ]
+    );
+    let (_, stored) = stored_tokens(&h, &case).await;
+    assert_eq!(stored.access_token, "fake-oura-access-token");
+    assert_eq!(stored.refresh_token.as_deref(), Some(FAKE_REFRESH));
+    assert_eq!(stored.expires_at, None);
+    h.rt.shutdown().await;
+}
+
+/// A refresh token the provider refuses (`invalid_grant`) cannot be fixed by trying again: the
+/// request is quarantined (kept for a replay once the user has connected again), the connection
+/// is marked revoked, and the error names the provider's code but never a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_refresh_token_quarantines_and_revokes_the_connection() {
+    let case = oura_case("daily-activity-created.json");
+    let step = &case["steps"][0];
+    let h = refresh_harness(
+        &case,
+        Tokens {
+            access_token: "fake-expired-access-token".into(),
+            refresh_token: Some(FAKE_REFRESH.into()),
+            expires_at: Some(nexus_runtime::now_ms() - 1_000),
+        },
+    )
+    .await;
+    let mut exchanges = exchanges_of(step);
+    exchanges.push(token_exchange(
+        400,
+        serde_json::json!({"error": "invalid_grant", "error_description": "fake: refresh token used"}),
+    ));
+    h.api.set(exchanges);
+    h.rt.enqueue("oura", request_of(step)).await.unwrap();
+    wait_until("the request quarantined", || async {
+        !h.rt.store().quarantined(1).await.unwrap().is_empty()
+    })
+    .await;
+    let q = h.rt.store().quarantined(1).await.unwrap();
+    assert_eq!(q[0].reason.kind, "unauthorized");
+    let msg = &q[0].reason.message;
+    assert!(
+        msg.contains("invalid_grant") && msg.contains("connect again"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains(FAKE_REFRESH) && !msg.contains("fake-expired"),
+        "{msg}"
+    );
+    let (conn, _) = stored_tokens(&h, &case).await;
+    assert_eq!(conn.status, nexus_runtime::store::ConnectionStatus::Revoked);
+    assert!(h.sink.seen().is_empty());
+    assert!(
+        h.api.requests().iter().all(|r| r.method == "POST"),
+        "no fetch with the expired token"
+    );
+    h.rt.shutdown().await;
+}

@@ -44,9 +44,15 @@ struct AddArgs {
     /// arguments: they end up in shell history and process lists).
     #[arg(long, value_name = "VAR")]
     access_token_env: Option<String>,
-    /// Name of an environment variable holding the OAuth refresh token.
+    /// Name of an environment variable holding the OAuth refresh token. With it (and the
+    /// provider's `client_id` and `client_secret` in the config), the gateway refreshes the
+    /// access token when it expires or is refused.
     #[arg(long, value_name = "VAR")]
     refresh_token_env: Option<String>,
+    /// Seconds until the access token expires (`expires_in` of the token response): it is
+    /// refreshed shortly before. Without it, it is refreshed when the provider refuses it.
+    #[arg(long, value_name = "SECS")]
+    expires_in: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,7 +120,9 @@ async fn add(
         (Some(access_token), refresh_token) => Some(Tokens {
             access_token,
             refresh_token,
-            expires_at: None,
+            expires_at: a
+                .expires_in
+                .map(|s| nexus_runtime::now_ms().saturating_add(i64::from(s) * 1000)),
         }),
         (None, Some(_)) => return Err("a refresh token needs an access token too".to_owned()),
         (None, None) => None,
