@@ -150,7 +150,7 @@ fn main() {
 
     // 2. The same pipeline committing one row per transaction: the day bodies of (1), then the
     // recorded-size body.
-    let big_per_row = run(&day_text, day0, 12, CommitPolicy::EveryStatement);
+    let big_per_row = run(&day_text, day0, 24, CommitPolicy::EveryStatement);
     compare("day bodies", &big, &big_per_row);
     let grouped = run(&small, day0, 6000, CommitPolicy::Grouped);
     let per_row = run(&small, day0, 200, CommitPolicy::EveryStatement);
