@@ -12,7 +12,8 @@
 //!
 //! To profile one part: `NEXUS_BENCH_ONLY=day:1000` runs only the grouped day bodies of (1), and
 //! `NEXUS_BENCH_ONLY=small:20000` only the grouped recorded-size bodies, with that many
-//! notifications.
+//! notifications. The runtime is tokio's current-thread one; `NEXUS_BENCH_RUNTIME=multi` runs a
+//! multi-thread one (a worker per CPU), as `nexus serve` does.
 //!
 //! Every run checks its outcome: nothing quarantined and the expected outbox rows written.
 
@@ -43,10 +44,20 @@ impl Run {
 fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) -> Run {
     let (concurrency, workers) = (64, 16);
     let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // NEXUS_BENCH_RUNTIME=multi: a multi-thread runtime (one worker per CPU), as `nexus serve`.
+    let rt = if std::env::var("NEXUS_BENCH_RUNTIME").is_ok_and(|v| v == "multi") {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cpus)
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
     rt.block_on(async {
         let gw = pipeline::start_with(dir.path(), workers, policy).await;
         // Warm up: the 20 users' connections are created (auto-connect) outside the measurement.
