@@ -84,10 +84,15 @@ impl Wal {
         if !self.restart_wanted.load(Ordering::Acquire) {
             return;
         }
-        // Busy (a reader still on old frames): the next pass of the checkpointer asks again.
+        // A reader still on old frames (a backup, a long replay) keeps the WAL from starting
+        // over until it ends. The restart must not wait for it: with the connection's busy
+        // timeout, every write would queue behind it for 10 s. So it gives up at once (busy),
+        // and the checkpointer asks again after a later pass.
+        let _ = conn.busy_timeout(Duration::ZERO);
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
             tracing::warn!(error = %e, "SQLite WAL restart failed; will try again");
         }
+        let _ = conn.busy_timeout(crate::BUSY_TIMEOUT);
         self.restart_wanted.store(false, Ordering::Release);
     }
 }
@@ -158,9 +163,11 @@ fn run(conn: &Connection, rx: &mpsc::Receiver<Signal>, wal: &Wal, limits: WalLim
             continue;
         }
         wal.written.store(false, Ordering::Release);
-        let log = match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-        {
-            Ok(log) => log,
+        let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        let (log, copied) = match pass {
+            Ok(counts) => counts,
             Err(e) => {
                 tracing::warn!(error = %e, "SQLite WAL checkpoint failed; will try again");
                 interval = Some(limits.busy_interval);
@@ -174,20 +181,67 @@ fn run(conn: &Connection, rx: &mpsc::Receiver<Signal>, wal: &Wal, limits: WalLim
         let appended = if log >= last_log { log - last_log } else { log };
         last_log = log;
         let over = log > limits.restart_frames;
-        let restart = over && appended < limits.caught_up_frames;
+        // Every frame the pass saw is in the database file; not so while a reader holds a
+        // snapshot older than the WAL's end.
+        let complete = copied >= log;
+        let restart = over && complete && appended < limits.caught_up_frames;
         if restart {
             wal.restart_wanted.store(true, Ordering::Release);
         }
         // While the WAL is over the limit, passes run back to back, each copying what the writer
         // appended during the previous one, until one catches up. While the writer is appending,
-        // they follow each other quickly, so each has little to copy. Otherwise the thread waits
-        // for the next commit.
-        interval = if over && !restart {
+        // or a reader holds frames back, they follow each other quickly, so each has little to
+        // copy. Otherwise the thread waits for the next commit.
+        interval = if over && complete && !restart {
             Some(Duration::ZERO)
-        } else if appended > 0 || restart {
+        } else if appended > 0 || restart || !complete {
             Some(limits.busy_interval)
         } else {
             None
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Even when asked at the worst moment (a reader began on old frames after the checkpointer's
+    /// last pass), the writer's restart gives up at once instead of waiting out its busy timeout.
+    #[test]
+    fn a_restart_behind_a_reader_gives_up_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+                 CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(100000));",
+            )
+            .unwrap();
+        writer.busy_timeout(crate::BUSY_TIMEOUT).unwrap();
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        writer
+            .execute_batch("INSERT INTO t VALUES (zeroblob(100000))")
+            .unwrap();
+        let (tx, _rx) = mpsc::channel();
+        let wal = Wal {
+            restart_wanted: AtomicBool::new(true),
+            written: AtomicBool::new(true),
+            wake: tx,
+        };
+        let t = std::time::Instant::now();
+        wal.after_commit(&writer);
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "the restart waited {:?} for the reader",
+            t.elapsed()
+        );
+        assert!(!wal.restart_wanted.load(Ordering::Acquire));
+        reader.execute_batch("COMMIT").unwrap();
     }
 }

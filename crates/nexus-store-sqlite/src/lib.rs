@@ -56,6 +56,9 @@ use nexus_runtime::store::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use crate::checkpoint::{Checkpointer, WalLimits};
+
+/// How long a connection waits for a lock another holds (another process's writer, a checkpoint).
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub use crate::writer::CommitPolicy;
 use crate::writer::Writer;
 
@@ -123,10 +126,11 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 10000;
              PRAGMA foreign_keys = OFF;",
         )
         .map_err(|e| db_error("configure", e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| db_error("configure", e))?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .map_err(|e| db_error("read journal mode", e))?;

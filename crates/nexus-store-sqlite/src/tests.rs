@@ -791,3 +791,48 @@ async fn large_bodies_are_stored_compressed_and_read_back_exactly() {
     let err = s.claim_inbox("w", 10, 1000, 2000).await.unwrap_err();
     assert!(err.to_string().contains("is corrupt"), "{err}");
 }
+
+/// A long read (a backup, a replay paging through the archive) keeps old WAL frames in use, so the
+/// WAL cannot start over until it ends. The writer's restart must then give up at once and leave
+/// it for later, not wait for the reader: writes go on, each within a short time. (A hang check
+/// with a generous bound, not a performance measurement: a restart that waited for the reader
+/// would hold every write for the 10 s busy timeout.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_reader_does_not_stall_writes_behind_a_wal_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nexus.db");
+    let limits = WalLimits {
+        restart_frames: 64,
+        caught_up_frames: 64,
+        busy_interval: std::time::Duration::from_millis(5),
+    };
+    let s = SqliteStore::open_limited(&path, CommitPolicy::Grouped, limits).unwrap();
+    let entry = |body: &Bytes| NewInboxEntry {
+        provider: "fake".into(),
+        request: InboundRequest {
+            body: body.clone(),
+            ..request(0)
+        },
+        received_at: 1,
+    };
+    let body = Bytes::from(vec![b'y'; 20_000]);
+    s.enqueue(vec![entry(&body)]).await.unwrap();
+    // A reader holds a snapshot that includes WAL frames.
+    let reader = Connection::open(&path).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let n: i64 = reader
+        .query_row("SELECT count(*) FROM inbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        s.enqueue(vec![entry(&body)]).await.unwrap();
+        slowest = slowest.max(t.elapsed());
+    }
+    reader.execute_batch("COMMIT").unwrap();
+    assert!(
+        slowest < std::time::Duration::from_secs(2),
+        "a write waited {slowest:?} behind the reader"
+    );
+}
