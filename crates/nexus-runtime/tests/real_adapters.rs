@@ -452,6 +452,15 @@ async fn refresh_harness(case: &Value, tokens: Tokens) -> Harness {
     }
 }
 
+/// An access token that expired a second ago, with its refresh token.
+fn expired_tokens() -> Tokens {
+    Tokens {
+        access_token: "fake-expired-access-token".into(),
+        refresh_token: Some(FAKE_REFRESH.into()),
+        expires_at: Some(nexus_runtime::now_ms() - 1_000),
+    }
+}
+
 fn token_exchange(status: u16, body: Value) -> FakeExchange {
     FakeExchange {
         method: "POST".into(),
@@ -494,15 +503,7 @@ fn header<'a>(r: &'a nexus_core::http::HttpRequest, name: &str) -> Option<&'a st
 async fn an_expired_oura_access_token_is_refreshed_before_the_fetch() {
     let case = oura_case("daily-activity-created.json");
     let step = &case["steps"][0];
-    let h = refresh_harness(
-        &case,
-        Tokens {
-            access_token: "fake-expired-access-token".into(),
-            refresh_token: Some(FAKE_REFRESH.into()),
-            expires_at: Some(nexus_runtime::now_ms() - 1_000),
-        },
-    )
-    .await;
+    let h = refresh_harness(&case, expired_tokens()).await;
     let mut exchanges = exchanges_of(step);
     // The case's API exchange expects the access token the refresh hands out.
     exchanges.push(token_exchange(
@@ -621,15 +622,7 @@ async fn a_refused_access_token_is_refreshed_once_and_the_fetch_retried() {
 async fn a_refused_refresh_token_quarantines_and_revokes_the_connection() {
     let case = oura_case("daily-activity-created.json");
     let step = &case["steps"][0];
-    let h = refresh_harness(
-        &case,
-        Tokens {
-            access_token: "fake-expired-access-token".into(),
-            refresh_token: Some(FAKE_REFRESH.into()),
-            expires_at: Some(nexus_runtime::now_ms() - 1_000),
-        },
-    )
-    .await;
+    let h = refresh_harness(&case, expired_tokens()).await;
     let mut exchanges = exchanges_of(step);
     exchanges.push(token_exchange(
         400,

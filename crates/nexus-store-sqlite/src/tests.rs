@@ -669,6 +669,28 @@ async fn a_large_prune_runs_in_chunks_and_deletes_everything() {
     assert!(left.is_empty());
 }
 
+/// A store whose WAL restarts past 256 kB (the default is 64 MB), for the WAL tests.
+fn small_wal_store(path: &Path) -> SqliteStore {
+    let limits = WalLimits {
+        restart_frames: 64,
+        caught_up_frames: 64,
+        busy_interval: std::time::Duration::from_millis(5),
+    };
+    SqliteStore::open_limited(path, CommitPolicy::Grouped, limits).unwrap()
+}
+
+/// An inbox entry of the fake provider with `body`.
+fn entry_with(body: &Bytes) -> NewInboxEntry {
+    NewInboxEntry {
+        provider: "fake".into(),
+        request: InboundRequest {
+            body: body.clone(),
+            ..request(0)
+        },
+        received_at: 1,
+    }
+}
+
 /// Under writes that never pause, the WAL still starts over: the checkpointer catches up and asks
 /// the writer to restart it, so it does not grow with everything written (it used to: 600 MB in
 /// a few seconds of the pipeline bench). Limits scaled down: restart past 256 kB.
@@ -676,12 +698,7 @@ async fn a_large_prune_runs_in_chunks_and_deletes_everything() {
 async fn the_wal_stays_bounded_under_continuous_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nexus.db");
-    let limits = WalLimits {
-        restart_frames: 64,
-        caught_up_frames: 64,
-        busy_interval: std::time::Duration::from_millis(5),
-    };
-    let s = SqliteStore::open_limited(&path, CommitPolicy::Grouped, limits).unwrap();
+    let s = small_wal_store(&path);
     let wal = dir.path().join("nexus.db-wal");
     let body = Bytes::from(vec![b'x'; 20_000]);
     let (waves, per_wave) = (50, 20);
@@ -690,14 +707,7 @@ async fn the_wal_stays_bounded_under_continuous_writes() {
         let mut writes = tokio::task::JoinSet::new();
         for _ in 0..per_wave {
             let (s, body) = (s.clone(), body.clone());
-            writes.spawn(async move {
-                s.enqueue(vec![NewInboxEntry {
-                    provider: "fake".into(),
-                    request: InboundRequest { body, ..request(0) },
-                    received_at: 1,
-                }])
-                .await
-            });
+            writes.spawn(async move { s.enqueue(vec![entry_with(&body)]).await });
         }
         while let Some(r) = writes.join_next().await {
             r.unwrap().unwrap();
@@ -722,17 +732,9 @@ async fn large_bodies_are_stored_compressed_and_read_back_exactly() {
             .collect();
         Bytes::from(format!("[{}]", samples.join(",")))
     };
-    let req = InboundRequest {
-        body: json("bpm"),
-        ..request(0)
-    };
-    s.enqueue(vec![NewInboxEntry {
-        provider: "fake".into(),
-        request: req.clone(),
-        received_at: 1,
-    }])
-    .await
-    .unwrap();
+    let entry = entry_with(&json("bpm"));
+    let req = entry.request.clone();
+    s.enqueue(vec![entry]).await.unwrap();
     let record = RawRecord {
         kind: "sleep".into(),
         body: json("hrv"),
@@ -801,22 +803,9 @@ async fn large_bodies_are_stored_compressed_and_read_back_exactly() {
 async fn a_long_reader_does_not_stall_writes_behind_a_wal_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nexus.db");
-    let limits = WalLimits {
-        restart_frames: 64,
-        caught_up_frames: 64,
-        busy_interval: std::time::Duration::from_millis(5),
-    };
-    let s = SqliteStore::open_limited(&path, CommitPolicy::Grouped, limits).unwrap();
-    let entry = |body: &Bytes| NewInboxEntry {
-        provider: "fake".into(),
-        request: InboundRequest {
-            body: body.clone(),
-            ..request(0)
-        },
-        received_at: 1,
-    };
+    let s = small_wal_store(&path);
     let body = Bytes::from(vec![b'y'; 20_000]);
-    s.enqueue(vec![entry(&body)]).await.unwrap();
+    s.enqueue(vec![entry_with(&body)]).await.unwrap();
     // A reader holds a snapshot that includes WAL frames.
     let reader = Connection::open(&path).unwrap();
     reader.execute_batch("BEGIN").unwrap();
@@ -827,7 +816,7 @@ async fn a_long_reader_does_not_stall_writes_behind_a_wal_restart() {
     let mut slowest = std::time::Duration::ZERO;
     for _ in 0..200 {
         let t = std::time::Instant::now();
-        s.enqueue(vec![entry(&body)]).await.unwrap();
+        s.enqueue(vec![entry_with(&body)]).await.unwrap();
         slowest = slowest.max(t.elapsed());
     }
     reader.execute_batch("COMMIT").unwrap();
