@@ -66,7 +66,26 @@ impl RefreshLocks {
 struct TokenResponse {
     access_token: String,
     refresh_token: Option<String>,
+    /// Seconds; some providers send it as a string.
+    #[serde(default, deserialize_with = "seconds")]
     expires_in: Option<i64>,
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+    use serde::de::Error as _;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| D::Error::custom("expires_in is not a whole number of seconds")),
+        Some(serde_json::Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| D::Error::custom("expires_in is not a whole number of seconds")),
+        Some(_) => Err(D::Error::custom("expires_in is not a number")),
+    }
 }
 
 /// The token endpoint's error (RFC 6749 section 5.2): only the code is kept, never echoed tokens.
@@ -235,4 +254,53 @@ async fn revoke(inner: &Inner, mut conn: ConnectionRecord) -> Result<()> {
         "the provider refused the refresh token; the connection is revoked until the user connects again"
     );
     inner.store.upsert_connection(&conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_is_read_as_a_number_or_a_numeric_string() {
+        let read = |json: &str| serde_json::from_str::<TokenResponse>(json).map(|t| t.expires_in);
+        assert_eq!(
+            read(r#"{"access_token":"a","expires_in":86400}"#).unwrap(),
+            Some(86_400)
+        );
+        assert_eq!(
+            read(r#"{"access_token":"a","expires_in":"3600"}"#).unwrap(),
+            Some(3_600)
+        );
+        assert_eq!(read(r#"{"access_token":"a"}"#).unwrap(), None);
+        assert_eq!(
+            read(r#"{"access_token":"a","expires_in":null}"#).unwrap(),
+            None
+        );
+        assert!(read(r#"{"access_token":"a","expires_in":"soon"}"#).is_err());
+        assert!(read(r#"{"expires_in":60}"#).is_err(), "no access token");
+    }
+
+    #[test]
+    fn only_tokens_with_a_refresh_token_and_a_near_expiry_are_refreshed_early() {
+        let t = |refresh: Option<&str>, at: Option<i64>| Tokens {
+            access_token: "fake-a".into(),
+            refresh_token: refresh.map(str::to_owned),
+            expires_at: at,
+        };
+        let now = 1_000_000_000;
+        assert!(expires_soon(&t(Some("fake-r"), Some(now + EARLY_MS)), now));
+        assert!(expires_soon(&t(Some("fake-r"), Some(now - 1)), now));
+        assert!(!expires_soon(
+            &t(Some("fake-r"), Some(now + EARLY_MS + 1)),
+            now
+        ));
+        assert!(
+            !expires_soon(&t(None, Some(now - 1)), now),
+            "nothing to refresh with"
+        );
+        assert!(
+            !expires_soon(&t(Some("fake-r"), None), now),
+            "expiry unknown: wait for a 401"
+        );
+    }
 }
