@@ -44,6 +44,9 @@ pub(crate) fn expires_soon(tokens: &Tokens, now: i64) -> bool {
             .is_some_and(|at| at <= now.saturating_add(EARLY_MS))
 }
 
+/// Attempts to store refreshed tokens.
+const STORE_TRIES: u32 = 3;
+
 /// Serializes the refreshes of each connection.
 #[derive(Default)]
 pub(crate) struct RefreshLocks {
@@ -187,9 +190,18 @@ pub(crate) async fn refresh(
         200..=299 => {}
         400 | 401 => {
             outcome("refused");
+            // The provider's code, as a short token of safe characters: it goes into logs and
+            // the quarantine.
             let code = serde_json::from_slice::<TokenError>(&response.body)
                 .ok()
                 .and_then(|e| e.error)
+                .map(|c| {
+                    c.chars()
+                        .filter(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(*ch))
+                        .take(64)
+                        .collect::<String>()
+                })
+                .filter(|c| !c.is_empty())
                 .unwrap_or_else(|| "no error code".to_owned());
             revoke(inner, current).await?;
             return Err(refused(
@@ -226,7 +238,22 @@ pub(crate) async fn refresh(
     let mut updated = current;
     updated.sealed_tokens = Some(inner.cipher.seal(&fresh)?);
     updated.updated_at = now;
-    inner.store.upsert_connection(&updated).await?;
+    // The old refresh token may be spent already: losing the new one would cut the connection
+    // off, so a failing store is tried a few times before giving up.
+    let mut tries = 0;
+    while let Err(e) = inner.store.upsert_connection(&updated).await {
+        tries += 1;
+        if tries >= STORE_TRIES {
+            tracing::error!(
+                provider,
+                connection_id = %conn.connection_id,
+                error = %e,
+                "refreshed the access token but could not store the new tokens; the connection may need to be connected again"
+            );
+            return Err(e);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     outcome("refreshed");
     tracing::info!(
         provider,
