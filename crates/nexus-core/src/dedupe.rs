@@ -90,7 +90,7 @@ pub fn content_hash(item: &Item) -> String {
     // Serializing our own types cannot fail (no maps with non-string keys) and the writer never
     // fails; the bytes are those of the item's JSON with `revision` 0, as before.
     let _ = serde_json::to_writer(&mut w, &item.view_with_revision(0));
-    hex::encode(w.0.finalize())
+    crate::identity::digest_hex(&w.0.finalize().into())
 }
 
 fn is_older(incoming: Option<i64>, newest_seen: Option<i64>) -> bool {

@@ -30,7 +30,7 @@ pub fn sha256_hex(s: &str) -> String {
 
 /// Lowercase hex of a SHA-256 digest, written into a stack buffer and allocated once (the hot
 /// path of every item: no per-character iterator).
-fn digest_hex(digest: &[u8; 32]) -> String {
+pub(crate) fn digest_hex(digest: &[u8; 32]) -> String {
     let mut buf = [0u8; 64];
     hex_into(digest, &mut buf);
     hex_string(&buf)
