@@ -23,23 +23,32 @@ fn request(n: u32) -> InboundRequest {
     }
 }
 
+/// An inbox entry of the fake provider, received at `received_at`.
+fn entry(request: InboundRequest, received_at: Millis) -> NewInboxEntry {
+    NewInboxEntry {
+        provider: "fake".into(),
+        request,
+        received_at,
+    }
+}
+
+/// `request(0)` with `body`.
+fn with_body(body: &Bytes) -> InboundRequest {
+    InboundRequest {
+        body: body.clone(),
+        ..request(0)
+    }
+}
+
 #[tokio::test]
 async fn enqueued_requests_survive_reopen_and_migrations_are_not_rerun() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nexus.db");
     let ids = {
         let s = SqliteStore::open(&path).unwrap();
-        s.enqueue(
-            (0..10)
-                .map(|n| NewInboxEntry {
-                    provider: "fake".into(),
-                    request: request(n),
-                    received_at: 1,
-                })
-                .collect(),
-        )
-        .await
-        .unwrap()
+        s.enqueue((0..10).map(|n| entry(request(n), 1)).collect())
+            .await
+            .unwrap()
     };
     let s = SqliteStore::open(&path).unwrap();
     let claimed = s.claim_inbox("w", 100, 1000, 10).await.unwrap();
@@ -123,13 +132,7 @@ async fn apply_is_all_or_nothing() {
     )
     .unwrap();
     drop(c);
-    s.enqueue(vec![NewInboxEntry {
-        provider: "fake".into(),
-        request: request(1),
-        received_at: 1,
-    }])
-    .await
-    .unwrap();
+    s.enqueue(vec![entry(request(1), 1)]).await.unwrap();
     let claimed = s.claim_inbox("w", 1, 60_000, 10).await.unwrap();
     let item = profile("u1", 70.0);
     let sid = item.item.source_id.clone();
@@ -219,13 +222,9 @@ async fn concurrent_enqueues_are_all_stored() {
             let mut ids = Vec::new();
             for n in 0..25u32 {
                 ids.extend(
-                    s.enqueue(vec![NewInboxEntry {
-                        provider: "fake".into(),
-                        request: request(t * 100 + n),
-                        received_at: 1,
-                    }])
-                    .await
-                    .unwrap(),
+                    s.enqueue(vec![entry(request(t * 100 + n), 1)])
+                        .await
+                        .unwrap(),
                 );
             }
             ids
@@ -332,13 +331,7 @@ async fn bodies_are_blobs_and_round_trip() {
     req.body = Bytes::from_static(&[0, 159, 146, 150, 255]);
     req.headers = vec![("x-sig".into(), "fake-sig".into())];
     req.query = Some("a=1".into());
-    s.enqueue(vec![NewInboxEntry {
-        provider: "fake".into(),
-        request: req.clone(),
-        received_at: 1,
-    }])
-    .await
-    .unwrap();
+    s.enqueue(vec![entry(req.clone(), 1)]).await.unwrap();
     let c = Connection::open(s.path()).unwrap();
     let (json, body): (String, Vec<u8>) = c
         .query_row(
@@ -458,20 +451,9 @@ async fn colliding_state_keys_are_told_apart() {
 #[tokio::test]
 async fn a_push_body_is_written_once_and_no_body_leaks() {
     let (s, _dir) = fresh();
-    s.enqueue(vec![
-        NewInboxEntry {
-            provider: "fake".into(),
-            request: request(1),
-            received_at: 1,
-        },
-        NewInboxEntry {
-            provider: "fake".into(),
-            request: request(2),
-            received_at: 2,
-        },
-    ])
-    .await
-    .unwrap();
+    s.enqueue(vec![entry(request(1), 1), entry(request(2), 2)])
+        .await
+        .unwrap();
     let claimed = s.claim_inbox("w", 10, 1000, 10).await.unwrap();
     let pushed = &claimed[0];
     s.apply(ApplyBatch {
@@ -504,13 +486,7 @@ async fn a_push_body_is_written_once_and_no_body_leaks() {
 
 /// Enqueues `request(n)` and applies one profile item for sink `t/main` (one outbox row).
 async fn enqueue_and_apply_one(s: &SqliteStore, n: u32) {
-    s.enqueue(vec![NewInboxEntry {
-        provider: "fake".into(),
-        request: request(n),
-        received_at: 1,
-    }])
-    .await
-    .unwrap();
+    s.enqueue(vec![entry(request(n), 1)]).await.unwrap();
     s.apply(ApplyBatch {
         fence: None,
         emitted_at: 10,
@@ -679,18 +655,6 @@ fn small_wal_store(path: &Path) -> SqliteStore {
     SqliteStore::open_limited(path, CommitPolicy::Grouped, limits).unwrap()
 }
 
-/// An inbox entry of the fake provider with `body`.
-fn entry_with(body: &Bytes) -> NewInboxEntry {
-    NewInboxEntry {
-        provider: "fake".into(),
-        request: InboundRequest {
-            body: body.clone(),
-            ..request(0)
-        },
-        received_at: 1,
-    }
-}
-
 /// Under writes that never pause, the WAL still starts over: the checkpointer catches up and asks
 /// the writer to restart it, so it does not grow with everything written (it used to: 600 MB in
 /// a few seconds of the pipeline bench). Limits scaled down: restart past 256 kB.
@@ -707,7 +671,7 @@ async fn the_wal_stays_bounded_under_continuous_writes() {
         let mut writes = tokio::task::JoinSet::new();
         for _ in 0..per_wave {
             let (s, body) = (s.clone(), body.clone());
-            writes.spawn(async move { s.enqueue(vec![entry_with(&body)]).await });
+            writes.spawn(async move { s.enqueue(vec![entry(with_body(&body), 1)]).await });
         }
         while let Some(r) = writes.join_next().await {
             r.unwrap().unwrap();
@@ -732,9 +696,8 @@ async fn large_bodies_are_stored_compressed_and_read_back_exactly() {
             .collect();
         Bytes::from(format!("[{}]", samples.join(",")))
     };
-    let entry = entry_with(&json("bpm"));
-    let req = entry.request.clone();
-    s.enqueue(vec![entry]).await.unwrap();
+    let req = with_body(&json("bpm"));
+    s.enqueue(vec![entry(req.clone(), 1)]).await.unwrap();
     let record = RawRecord {
         kind: "sleep".into(),
         body: json("hrv"),
@@ -805,7 +768,7 @@ async fn a_long_reader_does_not_stall_writes_behind_a_wal_restart() {
     let path = dir.path().join("nexus.db");
     let s = small_wal_store(&path);
     let body = Bytes::from(vec![b'y'; 20_000]);
-    s.enqueue(vec![entry_with(&body)]).await.unwrap();
+    s.enqueue(vec![entry(with_body(&body), 1)]).await.unwrap();
     // A reader holds a snapshot that includes WAL frames.
     let reader = Connection::open(&path).unwrap();
     reader.execute_batch("BEGIN").unwrap();
@@ -816,7 +779,7 @@ async fn a_long_reader_does_not_stall_writes_behind_a_wal_restart() {
     let mut slowest = std::time::Duration::ZERO;
     for _ in 0..200 {
         let t = std::time::Instant::now();
-        s.enqueue(vec![entry_with(&body)]).await.unwrap();
+        s.enqueue(vec![entry(with_body(&body), 1)]).await.unwrap();
         slowest = slowest.max(t.elapsed());
     }
     reader.execute_batch("COMMIT").unwrap();
