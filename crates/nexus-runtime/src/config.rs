@@ -557,33 +557,20 @@ impl Config {
                 ),
             );
         }
-        if self.server.max_body_bytes == 0 {
-            push(
-                Severity::Error,
-                "server.max_body_bytes",
-                "must be at least 1".into(),
-            );
-        }
-        if self.server.request_timeout_secs == 0 {
-            push(
-                Severity::Error,
+        // Counts and sizes that must not be zero.
+        for (field, zero) in [
+            ("server.max_body_bytes", self.server.max_body_bytes == 0),
+            (
                 "server.request_timeout_secs",
-                "must be at least 1".into(),
-            );
-        }
-        if self.workers.ingest == 0 {
-            push(
-                Severity::Error,
-                "workers.ingest",
-                "must be at least 1".into(),
-            );
-        }
-        if self.workers.delivery == 0 {
-            push(
-                Severity::Error,
-                "workers.delivery",
-                "must be at least 1".into(),
-            );
+                self.server.request_timeout_secs == 0,
+            ),
+            ("workers.ingest", self.workers.ingest == 0),
+            ("workers.delivery", self.workers.delivery == 0),
+            ("delivery.batch_size", self.delivery.batch_size == 0),
+        ] {
+            if zero {
+                push(Severity::Error, field, "must be at least 1".into());
+            }
         }
         if self.delivery.schedule_secs.is_empty() {
             push(
@@ -597,13 +584,6 @@ impl Config {
                 Severity::Error,
                 "delivery.jitter",
                 "must be in [0, 1)".into(),
-            );
-        }
-        if self.delivery.batch_size == 0 {
-            push(
-                Severity::Error,
-                "delivery.batch_size",
-                "must be at least 1".into(),
             );
         }
         if let Some(t) = &self.auto_connect_tenant
