@@ -308,6 +308,23 @@ impl SqliteStore {
         .map_err(|e| Error::new(ErrorKind::Storage, "sqlite read task failed").with_source(e))?
     }
 
+    /// Runs `delete` (which deletes up to [`PRUNE_CHUNK`] rows and returns how many) as
+    /// separate writes until a chunk comes back short, so other writes run between them; returns
+    /// the total.
+    async fn in_chunks<F>(&self, delete: F) -> Result<u64>
+    where
+        F: Fn(&Connection) -> Result<u64> + Clone + Send + 'static,
+    {
+        let mut total = 0;
+        loop {
+            let n = self.write(delete.clone()).await?;
+            total += n;
+            if n < PRUNE_CHUNK {
+                return Ok(total);
+            }
+        }
+    }
+
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -1539,28 +1556,20 @@ impl Store for SqliteStore {
     ) -> Result<PruneReport> {
         // In chunks, each its own write: other writes run between them, so a large prune (the
         // first after a long pause) never holds the writer for long.
-        let mut report = PruneReport::default();
-        loop {
-            let n = self
-                .write(move |c| prune_deliveries(c, delivered_before, PRUNE_CHUNK))
-                .await?;
-            report.deliveries += n;
-            if n < PRUNE_CHUNK {
-                break;
+        let deliveries = self
+            .in_chunks(move |c| prune_deliveries(c, delivered_before, PRUNE_CHUNK))
+            .await?;
+        let archived = match archive_before {
+            Some(t) => {
+                self.in_chunks(move |c| prune_archive(c, t, PRUNE_CHUNK))
+                    .await?
             }
-        }
-        if let Some(t) = archive_before {
-            loop {
-                let n = self
-                    .write(move |c| prune_archive(c, t, PRUNE_CHUNK))
-                    .await?;
-                report.archived += n;
-                if n < PRUNE_CHUNK {
-                    break;
-                }
-            }
-        }
-        Ok(report)
+            None => 0,
+        };
+        Ok(PruneReport {
+            deliveries,
+            archived,
+        })
     }
 
     async fn depths(&self, now: Millis) -> Result<QueueDepths> {
