@@ -170,6 +170,10 @@ fn run(conn: &Connection, rx: &mpsc::Receiver<Signal>, wal: &Wal, limits: WalLim
             Ok(counts) => counts,
             Err(e) => {
                 tracing::warn!(error = %e, "SQLite WAL checkpoint failed; will try again");
+                // Closing: the store's own writes are done, and no second Stop will come.
+                if stopping {
+                    return;
+                }
                 interval = Some(limits.busy_interval);
                 continue;
             }
