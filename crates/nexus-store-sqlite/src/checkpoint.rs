@@ -108,7 +108,7 @@ impl Checkpointer {
     pub(crate) fn start(path: &Path, limits: WalLimits) -> Result<Checkpointer> {
         let conn =
             Connection::open(path).map_err(|e| crate::db_error("open the checkpointer", e))?;
-        conn.execute_batch("PRAGMA busy_timeout = 10000;")
+        conn.busy_timeout(crate::BUSY_TIMEOUT)
             .map_err(|e| crate::db_error("configure the checkpointer", e))?;
         let (tx, rx) = mpsc::channel::<Signal>();
         let wal = Arc::new(Wal {

@@ -289,7 +289,8 @@ impl SqliteStore {
                     .map_err(|e| db_error("open a read connection", e))?;
                     // A small page cache (1 MB, SQLite's default is 2 MB): up to READ_POOL of
                     // these stay open, and the OS page cache serves what they do not keep.
-                    c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -1024;")
+                    c.busy_timeout(BUSY_TIMEOUT)
+                        .and_then(|()| c.execute_batch("PRAGMA cache_size = -1024;"))
                         .map_err(|e| db_error("configure a read connection", e))?;
                     c
                 }
