@@ -12,7 +12,7 @@
 //! `HttpResponse::error_for_status`: 401 `unauthorized`, 403 `forbidden`, 404 `not_found`,
 //! 429 `rate_limited` with `Retry-After`, anything else non-2xx `upstream`.
 
-use nexus_core::http::HttpRequest;
+use nexus_core::http::{HttpRequest, percent_encode};
 use nexus_core::{Error, FetchContext, Notification, NotificationAction, RawRecord, Result};
 
 use crate::PROVIDER;
@@ -69,7 +69,7 @@ async fn fetch_heartrate(
         let (record, next) = get(notification, ctx, HEARTRATE, url).await?;
         records.push(record);
         match next {
-            Some(token) => url = format!("{first}&next_token={}", encode_query(&token)),
+            Some(token) => url = format!("{first}&next_token={}", percent_encode(&token)),
             None => return Ok(records),
         }
     }
@@ -122,19 +122,6 @@ fn rfc3339_utc(ms: i64) -> Result<String> {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.to_string())
         .map_err(|e| Error::malformed(PROVIDER, "range", format!("{ms} ms is not a time ({e})")))
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_query(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

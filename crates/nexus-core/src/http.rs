@@ -100,17 +100,16 @@ pub trait HttpClient: Send + Sync {
 }
 
 /// Percent-encodes one component of a query string or an `application/x-www-form-urlencoded`
-/// body: ASCII letters, digits and `-._~` stay, a space becomes `+`, every other byte `%XX`.
-/// [`percent_decode`] reverses it.
+/// body: RFC 3986 unreserved characters (ASCII letters, digits, `-._~`) stay, every other byte
+/// becomes `%XX` (a space too, which both kinds of decoder read back). [`percent_decode`]
+/// reverses it.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
     out
@@ -150,7 +149,7 @@ mod tests {
     fn percent_encoding_round_trips_and_escapes_reserved_bytes() {
         let raw = "a b+c/d=e&f%g~h.i_j-k\u{e9}";
         let enc = percent_encode(raw);
-        assert_eq!(enc, "a+b%2Bc%2Fd%3De%26f%25g~h.i_j-k%C3%A9");
+        assert_eq!(enc, "a%20b%2Bc%2Fd%3De%26f%25g~h.i_j-k%C3%A9");
         assert_eq!(percent_decode(&enc), raw);
     }
 
