@@ -4,7 +4,8 @@
 //!    ~120 kB) through `Runtime::ingest` and 16 ingest workers, 64 requests in flight (target:
 //!    at least 20 MB/s on one core). Run it pinned to one core:
 //!    `taskset -c 0 cargo bench -p nexus-benches --bench pipeline`; the CPU seconds the process
-//!    used are printed too (MB per CPU-second).
+//!    used are printed too (MB per CPU-second), and the bytes written per notification (the WAL
+//!    and the checkpoints, from `/proc/self/io`).
 //! 2. **Grouped vs one row per transaction** (target: at least 50x): the same pipeline, same
 //!    bodies, same concurrency, on a store opened with `CommitPolicy::EveryStatement`, where
 //!    SQLite commits (and fsyncs) every statement on its own. Measured on the day bodies of (1)
@@ -32,6 +33,8 @@ struct Run {
     secs: f64,
     cpu_secs: f64,
     outbox: u64,
+    /// Bytes written (the WAL, the checkpoints into the database file) during the run.
+    written: u64,
 }
 
 impl Run {
@@ -72,11 +75,13 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
             .collect();
         let bytes: u64 = requests.iter().map(|r| r.body.len() as u64).sum();
         let cpu0 = pipeline::cpu_seconds();
+        let written0 = pipeline::bytes_written();
         let t = Instant::now();
         pipeline::ingest_all(&gw, requests, concurrency).await;
         let after = pipeline::drain(&gw, 20 + n as u64, Duration::from_secs(600)).await;
         let secs = t.elapsed().as_secs_f64();
         let cpu_secs = pipeline::cpu_seconds() - cpu0;
+        let written = pipeline::bytes_written() - written0;
         assert_eq!(after.quarantined, 0, "requests were quarantined");
         assert_eq!(
             after.inbox_ready + after.inbox_leased + after.inbox_delayed,
@@ -90,6 +95,7 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
             secs,
             cpu_secs,
             outbox,
+            written,
         }
     })
 }
@@ -147,12 +153,13 @@ fn main() {
     let mbs = mb_per_s(big.bytes, big.secs);
     let mbs_cpu = mb_per_s(big.bytes, big.cpu_secs);
     println!(
-        "day bodies: {} notifications, {:.1} MB in {:.2} s: {mbs:.1} MB/s wall, {mbs_cpu:.1} MB per CPU-second ({:.2} CPU s), {} outbox rows - {} the 20 MB/s target",
+        "day bodies: {} notifications, {:.1} MB in {:.2} s: {mbs:.1} MB/s wall, {mbs_cpu:.1} MB per CPU-second ({:.2} CPU s), {} outbox rows, {:.0} kB written per notification - {} the 20 MB/s target",
         big.notifications,
         big.bytes as f64 / 1e6,
         big.secs,
         big.cpu_secs,
         big.outbox,
+        big.written as f64 / 1e3 / big.notifications as f64,
         if mbs >= 20.0 { "meets" } else { "BELOW" }
     );
     if only.is_some() {

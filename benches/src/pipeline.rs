@@ -147,6 +147,19 @@ pub async fn drain(rt: &Runtime, total: u64, timeout: Duration) -> QueueDepths {
     }
 }
 
+/// Bytes this process has passed to write calls (files, the WAL, sockets), from the `wchar` line
+/// of `/proc/self/io`; 0 where that file does not exist.
+pub fn bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// CPU seconds (user + system) this process has used, from `/proc/self/stat`.
 pub fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {

@@ -36,6 +36,9 @@ static IGNORES_MISMATCH: FakeSleep = FakeSleep {
 static UNLISTED_DEVICE: FakeSleep = FakeSleep {
     fault: Fault::UnlistedDevice,
 };
+static CHUNK_ID_WITHOUT_WINDOW: FakeSleep = FakeSleep {
+    fault: Fault::ChunkIdWithoutWindow,
+};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_sleep/cases")
@@ -141,6 +144,21 @@ fn a_wrong_source_id_fails_the_determinism_suite() {
         msg.contains("source_id is not sha256_hex(\"sleep:fake_sleep:s-1\")"),
         "{msg}"
     );
+}
+
+#[test]
+fn a_chunk_native_id_without_its_window_fails_the_determinism_suite() {
+    let cases = cases(&cases_dir());
+    let msg = failure(
+        &CHUNK_ID_WITHOUT_WINDOW,
+        Suite::Determinism,
+        case(&cases, "sleep-sequence"),
+    );
+    assert!(
+        msg.contains("does not end with the chunk's window_start"),
+        "{msg}"
+    );
+    assert!(!msg.contains("source_id is not"), "{msg}");
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! `determinism`: the same input gives the same output. Running the case twice on fresh state
 //! gives identical envelopes (redactions aside); normalizing each fetched record twice gives
 //! identical items; every `source_id` is `sha256_hex(event_type:provider:provider_ref)` (for a
-//! `deletion`, of the deleted type); envelopes carry the adapter's id and the case's connection.
+//! `deletion`, of the deleted type); a chunk's `provider_ref` ends with its `window_start`;
+//! envelopes carry the adapter's id and the case's connection.
 
-use nexus_core::identity::source_id;
+use nexus_core::identity::{chunk_window_start, source_id};
 use nexus_core::{Adapter, ItemBody, NormalizeContext};
 use nexus_testkit::LoadedCase;
 use nexus_testkit::snapshot::{differences, redacted};
@@ -84,6 +85,19 @@ pub fn check(adapter: &dyn Adapter, case: &LoadedCase) -> Result<Verdict, String
                         item_label(item),
                         item.provider_ref
                     ));
+                }
+                // EVENTS.md section 3: a chunk's composed native id ends with its window start
+                // (stores key chunk states by that window's day).
+                if let Some(chunk) = item.body.chunk() {
+                    let named = chunk_window_start(&item.provider_ref);
+                    if named.is_none() || named != chunk.window_start {
+                        problems.push(format!(
+                            "{label}: {}: provider_ref {:?} does not end with the chunk's window_start {:?} (\"<provider_user_id>:<device or ->:<window_start>\")",
+                            item_label(item),
+                            item.provider_ref,
+                            chunk.window_start
+                        ));
+                    }
                 }
             }
         }

@@ -41,6 +41,9 @@ pub enum Fault {
     IgnoresSignatureMismatch,
     /// Sets the sleep's `device_id` without listing the device in `Normalized::devices`.
     UnlistedDevice,
+    /// Composes its heart-rate chunks' native ids from the chunk index instead of the window start
+    /// (`<user>:-:<index>`): `source_id`s agree with `provider_ref`, but not with EVENTS.md.
+    ChunkIdWithoutWindow,
 }
 
 pub struct FakeSleep {
@@ -293,7 +296,12 @@ impl Adapter for FakeSleep {
                     samples.push(Sample::one(ts, bpm));
                 }
                 let spec = SeriesSpec::new(ID, EventType::HeartRateSeries, user);
-                for chunk in chunk_samples(&spec, samples) {
+                for mut chunk in chunk_samples(&spec, samples) {
+                    if self.fault == Fault::ChunkIdWithoutWindow {
+                        let index = chunk.body.chunk().and_then(|c| c.chunk_index);
+                        let native = format!("{user}:-:{}", index.unwrap_or(0));
+                        chunk = Item::new(ID, &native, chunk.payload_ts, chunk.body);
+                    }
                     out.push_versioned(chunk, Some(updated));
                 }
             }

@@ -73,6 +73,20 @@ pub fn chunk_native_id(provider_user_id: &str, device: Option<&str>, window_star
     id
 }
 
+/// The window start a composed chunk native id ends with (the inverse of [`chunk_native_id`]):
+/// the integer after its last `:`, or `None` when it does not end in one.
+///
+/// ```
+/// use nexus_core::identity::{chunk_native_id, chunk_window_start};
+/// let id = chunk_native_id("u-1", None, 1_700_000_100_000);
+/// assert_eq!(chunk_window_start(&id), Some(1_700_000_100_000));
+/// assert_eq!(chunk_window_start("sleep-7f3a"), None);
+/// ```
+pub fn chunk_window_start(native_id: &str) -> Option<i64> {
+    let (_, last) = native_id.rsplit_once(':')?;
+    last.parse().ok()
+}
+
 /// Native id of profile and connection state: `<provider_user_id>`.
 pub fn user_native_id(provider_user_id: &str) -> String {
     provider_user_id.to_owned()
@@ -96,6 +110,24 @@ pub fn device_id(provider: &str, device_native_key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_start_is_read_back_from_a_chunk_native_id() {
+        // Colons in the user or device id and windows before 1970 read back too.
+        for (user, device, ws) in [
+            ("u-1", None, 1_732_406_400_000),
+            ("a:b", Some("dev:7"), 0),
+            ("u", Some("d"), -900_000),
+        ] {
+            assert_eq!(
+                chunk_window_start(&chunk_native_id(user, device, ws)),
+                Some(ws)
+            );
+        }
+        for native in ["", "123", "u:", "u:12a", "u:1.5"] {
+            assert_eq!(chunk_window_start(native), None, "{native:?}");
+        }
+    }
 
     #[test]
     fn source_id_matches_the_published_example() {

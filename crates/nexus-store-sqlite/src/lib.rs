@@ -821,14 +821,15 @@ fn apply_in_tx(conn: &Connection, mut batch: ApplyBatch, archive: ArchiveRows) -
         let sinks = std::mem::take(&mut group.sinks);
         let scope = dedupe::scope_id(conn, &tenant, &group.recipient.connection_id, true)?
             .ok_or_else(|| Error::new(ErrorKind::Storage, "sqlite: no dedupe scope created"))?;
-        let mut keys: Vec<String> = group
+        let mut keys: Vec<dedupe::StateKey> = group
             .items
             .iter()
-            .map(|i| i.item.source_id.clone())
+            .map(|i| dedupe::StateKey::of(&i.item))
             .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        keys.sort_unstable_by(|a, b| a.source_id.cmp(&b.source_id));
+        keys.dedup_by(|a, b| a.source_id == b.source_id);
+        // Read and insert in index order: neighbouring entries, the same few pages.
+        keys.sort_unstable_by_key(|k| k.index_key);
         let mut states: HashMap<String, StoredState> = HashMap::with_capacity(keys.len());
         let loaded = dedupe::load(conn, scope, &keys, &mut states)?;
         // The group's items move into its envelopes.

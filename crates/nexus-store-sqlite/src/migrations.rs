@@ -238,6 +238,17 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     sql(r#"
     ALTER TABLE bodies ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
     "#),
+    // 7: the index key of a timeseries chunk's state starts with its window's UTC day
+    // (`dedupe::index_key`), so the chunks of one day share a few index pages instead of landing
+    // on a random page each. Existing chunk states are re-keyed from the window their stored
+    // chunk holds. A deleted state holds no chunk and keeps its key: no earlier release emits the
+    // deletion of a chunk (no adapter deletes one, and sample removal is not reachable from
+    // adapters), so every deleted state is of a session, summary or profile, whose key is
+    // unchanged.
+    Migration {
+        sql: "",
+        then: Some(rekey_chunk_states),
+    },
 ];
 
 /// Migration 3: every row of the old `dedupe_state` table into `dedupe_states`, re-encoded.
@@ -276,7 +287,7 @@ fn move_dedupe_states(tx: &Transaction<'_>) -> Result<()> {
         insert
             .execute(params![
                 scope,
-                crate::dedupe::key_of(&source_id),
+                crate::dedupe::index_key(&source_id, None),
                 source_id,
                 crate::state_codec::encode(&state)
             ])
@@ -286,6 +297,54 @@ fn move_dedupe_states(tx: &Transaction<'_>) -> Result<()> {
     drop(read);
     tx.execute_batch("DROP TABLE dedupe_state")
         .map_err(|e| crate::db_error("drop the old dedupe state table", e))
+}
+
+/// Migration 7: the chunk states get the index key of their window's day. Walks the table in
+/// slices of rowids, so no statement reads rows that another one is changing.
+fn rekey_chunk_states(tx: &Transaction<'_>) -> Result<()> {
+    const SLICE: i64 = 10_000;
+    let mut read = tx
+        .prepare("SELECT id, source_id, key, state FROM dedupe_states WHERE id > ?1 ORDER BY id LIMIT ?2")
+        .map_err(|e| crate::db_error("read dedupe states to re-key", e))?;
+    let mut update = tx
+        .prepare("UPDATE dedupe_states SET key = ?1 WHERE id = ?2")
+        .map_err(|e| crate::db_error("prepare the dedupe state re-key", e))?;
+    let (mut after, mut rekeyed) = (0_i64, 0_u64);
+    loop {
+        let rows = read
+            .query_map(params![after, SLICE], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(|e| crate::db_error("read dedupe states to re-key", e))?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.0;
+        for (id, source_id, key, bytes) in rows {
+            let state = crate::state_codec::decode(&bytes)?;
+            let window = state.chunk.as_ref().and_then(|c| c.window_start);
+            let new_key = crate::dedupe::index_key(&source_id, window);
+            if new_key != key {
+                update
+                    .execute(params![new_key, id])
+                    .map_err(|e| crate::db_error("re-key a dedupe state", e))?;
+                rekeyed += 1;
+            }
+        }
+    }
+    if rekeyed > 0 {
+        tracing::info!(
+            states = rekeyed,
+            "re-keyed timeseries dedupe states by day (schema 7)"
+        );
+    }
+    Ok(())
 }
 
 /// Applies the migrations `conn` has not seen yet. Returns the resulting version.

@@ -430,7 +430,7 @@ async fn colliding_state_keys_are_told_apart() {
             c.execute(
                 "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
                 params![
-                    crate::dedupe::key_of("a"),
+                    crate::dedupe::index_key("a", None),
                     sid,
                     crate::state_codec::encode(&state(rev))
                 ],
@@ -438,12 +438,19 @@ async fn colliding_state_keys_are_told_apart() {
             .unwrap();
         }
     }
+    // The pipeline's lookup, by index key.
+    let c = Connection::open(s.path()).unwrap();
+    let key = |sid: &str| crate::dedupe::StateKey {
+        source_id: sid.to_owned(),
+        index_key: crate::dedupe::index_key(sid, None),
+    };
+    let mut states = std::collections::HashMap::new();
+    crate::dedupe::load(&c, 1, &[key("a"), key("b")], &mut states).unwrap();
+    assert_eq!(states.get("a"), Some(&state(3)));
+    assert_eq!(states.get("b"), None, "b's key is not a's");
+    // The inspection lookup walks the scope by source_id: it finds both.
     assert_eq!(s.dedupe_state("t", "c", "a").await.unwrap(), Some(state(3)));
-    assert_eq!(
-        s.dedupe_state("t", "c", "b").await.unwrap(),
-        None,
-        "b's key is not a's"
-    );
+    assert_eq!(s.dedupe_state("t", "c", "b").await.unwrap(), Some(state(2)));
 }
 
 /// A push body is stored once: the archive row points at the request's body, and a request
@@ -862,4 +869,93 @@ async fn schema_5_bodies_read_back_after_the_compression_migration() {
     };
     let d = s.claim_deliveries(&sink, 10, 1000, 10).await.unwrap();
     assert_eq!(d[0].row.body, envelope);
+}
+
+/// A chunk state written by schema 6 (keyed by the source_id's hash alone) is re-keyed by its
+/// window's day at the upgrade, and the pipeline finds it afterwards: the same chunk again emits
+/// nothing, a changed one emits revision 2, and no second state row appears.
+#[tokio::test]
+async fn schema_6_chunk_states_are_found_after_the_rekey_migration() {
+    use nexus_core::EventType;
+    use nexus_core::chunking::{SeriesSpec, chunk_samples};
+    use nexus_core::dedupe::StoredState;
+    use nexus_core::items::Sample;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nexus.db");
+    let spec = SeriesSpec::new("fake", EventType::HeartRateSeries, "u-1");
+    let t0 = 1_732_406_400_000;
+    let chunk = |values: &[f64]| {
+        let samples = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Sample::one(t0 + i as i64 * 60_000, *v))
+            .collect();
+        NormalizedItem {
+            item: chunk_samples(&spec, samples).pop().unwrap(),
+            provider_version: None,
+        }
+    };
+    let first = chunk(&[61.0, 62.0]);
+    let sid = first.item.source_id.clone();
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        for m in &crate::migrations::MIGRATIONS[..6] {
+            c.execute_batch(m.sql).unwrap();
+        }
+        c.execute_batch("PRAGMA user_version = 6").unwrap();
+        c.execute_batch(
+            "INSERT INTO dedupe_scopes (id, tenant_id, connection_id) VALUES (1, 't', 'c')",
+        )
+        .unwrap();
+        let state = StoredState {
+            event_type: EventType::HeartRateSeries,
+            revision: 1,
+            content_hash: nexus_core::dedupe::content_hash(&first.item),
+            provider_version: None,
+            deleted: false,
+            chunk: first.item.body.chunk().cloned(),
+            sample_versions: Default::default(),
+        };
+        // Schema 6's key: the hash alone.
+        c.execute(
+            "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
+            params![
+                crate::dedupe::index_key(&sid, None),
+                sid,
+                crate::state_codec::encode(&state)
+            ],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let apply = |item: NormalizedItem| {
+        s.apply(ApplyBatch {
+            fence: None,
+            emitted_at: 10,
+            groups: vec![group_tc(vec![item], &["main"])],
+            archive: vec![],
+        })
+    };
+    let same = apply(first.clone()).await.unwrap();
+    assert!(same.envelopes.is_empty(), "the stored chunk was not found");
+    let changed = apply(chunk(&[61.0, 63.0])).await.unwrap();
+    assert_eq!(changed.envelopes.len(), 1);
+    assert_eq!(
+        s.dedupe_state("t", "c", &sid)
+            .await
+            .unwrap()
+            .unwrap()
+            .revision,
+        2
+    );
+    let c = Connection::open(&path).unwrap();
+    let (rows, key): (i64, i64) = c
+        .query_row("SELECT count(*), max(key) FROM dedupe_states", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(rows, 1);
+    assert_eq!(key >> 32, t0 / nexus_core::chunking::DAY_MS);
 }
