@@ -11,6 +11,11 @@
 // A broken fixture must stop a benchmark loudly; none of this runs on provider input in production.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// The allocator of the `nexus` binary (`crates/nexus-cli/src/main.rs`), so that every bench
+/// measures what the gateway runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod bodies;
 pub mod pipeline;
 pub mod receiver;

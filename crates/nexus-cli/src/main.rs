@@ -1,5 +1,11 @@
 //! `nexus`: the Nexus gateway and its tools. Each subcommand lives in `cmd/<name>.rs`.
 
+/// mimalloc instead of the system allocator: the pipeline allocates and frees many small values
+/// per item (strings, samples, states), and with glibc's malloc that cost 7-8% of its CPU time
+/// (interleaved runs of the pipeline bench, which uses the same allocator: `nexus_benches`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `println!` that ends the process quietly when stdout is closed (`nexus adapters | head`)
 /// instead of panicking on the broken pipe.
 macro_rules! outln {
