@@ -346,10 +346,16 @@ pub fn apply_batch(
     // For every source_id with an item pending in `emitted`: its state before that emission.
     let mut before: HashMap<String, Option<StoredState>> = HashMap::new();
     for incoming in items {
-        let key = incoming.item.source_id.clone();
-        let prior = states.get(&key).cloned();
+        // The state is taken out, not copied: it is put back (or replaced) below.
+        let (key, prior) = match states.remove_entry(&incoming.item.source_id) {
+            Some((key, state)) => (key, Some(state)),
+            None => (incoming.item.source_id.clone(), None),
+        };
         let (decision, new_state) = decide(prior.as_ref(), incoming);
         let Some(mut state) = new_state else {
+            if let Some(p) = prior {
+                states.insert(key, p);
+            }
             continue;
         };
         if let Decision::Emit(mut item) = decision {
@@ -360,7 +366,6 @@ pub fn apply_batch(
                 }
                 Some(pre) => {
                     emitted.retain(|e| e.source_id != key);
-                    let pre = pre.clone();
                     let back_to_start = pre.as_ref().is_some_and(|p| {
                         (p.deleted && state.deleted)
                             || (!p.deleted

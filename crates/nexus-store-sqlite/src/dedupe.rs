@@ -3,7 +3,7 @@
 //! appended in insertion order, with the state in its compact binary form (`state_codec.rs`);
 //! `dedupe_states_by_key` finds a row by (scope, [`index_key`]). See migrations 3 and 7.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use nexus_core::chunking::DAY_MS;
 use nexus_core::dedupe::StoredState;
@@ -64,16 +64,34 @@ pub(crate) fn identity_window(item: &Item) -> Option<i64> {
 pub(crate) struct StateKey {
     pub(crate) source_id: String,
     pub(crate) index_key: i64,
+    /// True for a chunk: the key's high 32 bits are its window's day.
+    pub(crate) by_day: bool,
 }
 
 impl StateKey {
     pub(crate) fn of(item: &Item) -> StateKey {
+        let window = identity_window(item);
         StateKey {
-            index_key: index_key(&item.source_id, identity_window(item)),
+            index_key: index_key(&item.source_id, window),
             source_id: item.source_id.clone(),
+            by_day: window.is_some(),
         }
     }
+
+    /// The index range of the key's day, `[lo, hi)`, when it is a chunk's and the range does not
+    /// overflow.
+    fn day_range(&self) -> Option<(i64, i64)> {
+        if !self.by_day {
+            return None;
+        }
+        let lo = (self.index_key >> 32) << 32;
+        Some((lo, lo.checked_add(1 << 32)?))
+    }
 }
+
+/// Fewest chunk keys of one day that are read with one range scan of the index rather than a
+/// lookup each (a day body brings ~300, a notification of a few new samples one or two).
+const RANGE_MIN: usize = 8;
 
 /// The scope id of (tenant, connection); created when `create` is set, else `None` when unknown.
 pub(crate) fn scope_id(
@@ -168,13 +186,72 @@ pub(crate) fn load(
     states: &mut HashMap<String, StoredState>,
 ) -> Result<HashMap<String, Loaded>> {
     let mut loaded = HashMap::with_capacity(keys.len());
-    for key in keys {
-        if let Some(l) = find(conn, scope, key)? {
-            states.insert(key.source_id.clone(), state_codec::decode(&l.bytes)?);
-            loaded.insert(key.source_id.clone(), l);
+    let mut keep = |source_id: &str, l: Loaded| -> Result<()> {
+        states.insert(source_id.to_owned(), state_codec::decode(&l.bytes)?);
+        loaded.insert(source_id.to_owned(), l);
+        Ok(())
+    };
+    // `keys` are in index order, so the chunk keys of one day are next to each other.
+    let mut rest = keys;
+    while let Some(first) = rest.first() {
+        let day = first.day_range();
+        let run = match day {
+            Some(_) => rest.iter().take_while(|k| k.day_range() == day).count(),
+            None => 1,
+        };
+        let (these, after) = rest.split_at(run);
+        rest = after;
+        match day {
+            Some((lo, hi)) if run >= RANGE_MIN => {
+                let wanted: HashSet<&str> = these.iter().map(|k| k.source_id.as_str()).collect();
+                for (source_id, l) in scan_day(conn, scope, lo, hi, &wanted)? {
+                    keep(&source_id, l)?;
+                }
+            }
+            _ => {
+                for key in these {
+                    if let Some(l) = find(conn, scope, key)? {
+                        keep(&key.source_id, l)?;
+                    }
+                }
+            }
         }
     }
     Ok(loaded)
+}
+
+/// The rows of `scope` whose index key is in `[lo, hi)` and whose source_id is `wanted`: one
+/// range scan of the index instead of a lookup per key.
+fn scan_day(
+    conn: &Connection,
+    scope: i64,
+    lo: i64,
+    hi: i64,
+    wanted: &HashSet<&str>,
+) -> Result<Vec<(String, Loaded)>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT id, source_id, state FROM dedupe_states
+             WHERE scope = ?1 AND key >= ?2 AND key < ?3",
+        )
+        .map_err(|e| db_error("prepare a dedupe state scan", e))?;
+    let mut rows = st
+        .query(params![scope, lo, hi])
+        .map_err(|e| db_error("read dedupe states", e))?;
+    let mut found = Vec::new();
+    while let Some(r) = rows.next().map_err(|e| db_error("read dedupe states", e))? {
+        let sid: String = r.get(1).map_err(|e| db_error("read a dedupe state", e))?;
+        if wanted.contains(sid.as_str()) {
+            found.push((
+                sid,
+                Loaded {
+                    row: r.get(0).map_err(|e| db_error("read a dedupe state", e))?,
+                    bytes: r.get(2).map_err(|e| db_error("read a dedupe state", e))?,
+                },
+            ));
+        }
+    }
+    Ok(found)
 }
 
 /// Writes the states of `keys` that are new or differ from what was loaded.

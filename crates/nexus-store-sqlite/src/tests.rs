@@ -443,6 +443,7 @@ async fn colliding_state_keys_are_told_apart() {
     let key = |sid: &str| crate::dedupe::StateKey {
         source_id: sid.to_owned(),
         index_key: crate::dedupe::index_key(sid, None),
+        by_day: false,
     };
     let mut states = std::collections::HashMap::new();
     crate::dedupe::load(&c, 1, &[key("a"), key("b")], &mut states).unwrap();
@@ -958,4 +959,72 @@ async fn schema_6_chunk_states_are_found_after_the_rekey_migration() {
         .unwrap();
     assert_eq!(rows, 1);
     assert_eq!(key >> 32, t0 / nexus_core::chunking::DAY_MS);
+}
+
+/// The chunk states of one day are read with one range scan: exactly the wanted ones come back,
+/// not their neighbours of the same day, and a day whose range would overflow is looked up key
+/// by key.
+#[tokio::test]
+async fn the_chunk_states_of_a_day_load_with_one_scan() {
+    use crate::dedupe::{StateKey, index_key, load};
+    use nexus_core::EventType;
+    use nexus_core::chunking::DAY_MS;
+    use nexus_core::dedupe::StoredState;
+    let (s, _dir) = fresh();
+    let state = |revision: u32| StoredState {
+        event_type: EventType::HeartRateSeries,
+        revision,
+        content_hash: "ef".repeat(32),
+        provider_version: None,
+        deleted: false,
+        chunk: None,
+        sample_versions: Default::default(),
+    };
+    let day = 20_051 * DAY_MS;
+    let chunk_key = |i: i64, window: i64| StateKey {
+        source_id: format!("sid-{i}"),
+        index_key: index_key(&format!("sid-{i}"), Some(window)),
+        by_day: true,
+    };
+    let far = i64::MAX - 1000;
+    let c = Connection::open(s.path()).unwrap();
+    c.execute_batch(
+        "INSERT INTO dedupe_scopes (id, tenant_id, connection_id) VALUES (1, 't', 'c')",
+    )
+    .unwrap();
+    // 40 states on the day, 1 on the next day, 1 far out.
+    let stored: Vec<StateKey> = (0..40)
+        .map(|i| chunk_key(i, day + i * 900_000))
+        .chain([chunk_key(100, day + DAY_MS), chunk_key(200, far)])
+        .collect();
+    for (n, k) in stored.iter().enumerate() {
+        c.execute(
+            "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
+            params![
+                k.index_key,
+                k.source_id,
+                crate::state_codec::encode(&state(n as u32 + 1))
+            ],
+        )
+        .unwrap();
+    }
+    // Wanted: 20 of the day's (every other one), 10 absent ones of the day, the next day's one
+    // and the far one.
+    let mut wanted: Vec<StateKey> = (0..40)
+        .step_by(2)
+        .chain(300..310)
+        .map(|i| chunk_key(i, day + (i % 96) * 900_000))
+        .chain([chunk_key(100, day + DAY_MS), chunk_key(200, far)])
+        .collect();
+    wanted.sort_unstable_by_key(|k| k.index_key);
+    let mut states = std::collections::HashMap::new();
+    let loaded = load(&c, 1, &wanted, &mut states).unwrap();
+    assert_eq!(loaded.len(), 22);
+    for i in (0..40).step_by(2) {
+        assert_eq!(states[&format!("sid-{i}")], state(i as u32 + 1));
+    }
+    assert!(!states.contains_key("sid-1"), "a neighbour not asked for");
+    assert!(!states.contains_key("sid-300"));
+    assert_eq!(states["sid-100"], state(41));
+    assert_eq!(states["sid-200"], state(42));
 }
