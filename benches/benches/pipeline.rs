@@ -5,7 +5,8 @@
 //!    at least 20 MB/s on one core). Run it pinned to one core:
 //!    `taskset -c 0 cargo bench -p nexus-benches --bench pipeline`; the CPU seconds the process
 //!    used are printed too (MB per CPU-second), and the bytes written per notification (the WAL
-//!    and the checkpoints, from `/proc/self/io`).
+//!    and the checkpoints, from `/proc/self/io`), and how long notifications took to be
+//!    acknowledged (verified and stored durably) meanwhile.
 //! 2. **Grouped vs one row per transaction** (target: at least 50x): the same pipeline, same
 //!    bodies, same concurrency, on a store opened with `CommitPolicy::EveryStatement`, where
 //!    SQLite commits (and fsyncs) every statement on its own. Measured on the day bodies of (1)
@@ -27,6 +28,9 @@ use nexus_benches::bodies::{self, load_case, step_body};
 use nexus_benches::{machine, mb_per_s, pipeline};
 use nexus_store_sqlite::CommitPolicy;
 
+/// Notifications in flight at once, as from that many concurrent provider requests.
+const IN_FLIGHT: usize = 64;
+
 struct Run {
     notifications: usize,
     bytes: u64,
@@ -35,6 +39,8 @@ struct Run {
     outbox: u64,
     /// Bytes written (the WAL, the checkpoints into the database file) during the run.
     written: u64,
+    /// How long each notification took to be acknowledged (verified and stored durably).
+    acks: Vec<Duration>,
 }
 
 impl Run {
@@ -45,7 +51,7 @@ impl Run {
 
 /// Runs `n` notifications made from `template` through a fresh gateway.
 fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) -> Run {
-    let (concurrency, workers) = (64, 16);
+    let (concurrency, workers) = (IN_FLIGHT, 16);
     let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
     // NEXUS_BENCH_RUNTIME=multi: a multi-thread runtime (one worker per CPU), as `nexus serve`.
     let rt = if std::env::var("NEXUS_BENCH_RUNTIME").is_ok_and(|v| v == "multi") {
@@ -77,7 +83,7 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
         let cpu0 = pipeline::cpu_seconds();
         let written0 = pipeline::bytes_written();
         let t = Instant::now();
-        pipeline::ingest_all(&gw, requests, concurrency).await;
+        let acks = pipeline::ingest_all(&gw, requests, concurrency).await;
         let after = pipeline::drain(&gw, 20 + n as u64, Duration::from_secs(600)).await;
         let secs = t.elapsed().as_secs_f64();
         let cpu_secs = pipeline::cpu_seconds() - cpu0;
@@ -96,6 +102,7 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
             cpu_secs,
             outbox,
             written,
+            acks,
         }
     })
 }
@@ -148,7 +155,7 @@ fn main() {
         return;
     }
     let day_n = only.as_ref().map_or(300, |(_, n)| *n);
-    let big = run(&day_text, day0, day_n, CommitPolicy::Grouped);
+    let mut big = run(&day_text, day0, day_n, CommitPolicy::Grouped);
     assert_eq!(big.outbox, big.notifications as u64 * per_envelope);
     let mbs = mb_per_s(big.bytes, big.secs);
     let mbs_cpu = mb_per_s(big.bytes, big.cpu_secs);
@@ -161,6 +168,15 @@ fn main() {
         big.outbox,
         big.written as f64 / 1e3 / big.notifications as f64,
         if mbs >= 20.0 { "meets" } else { "BELOW" }
+    );
+    big.acks.sort_unstable();
+    let ms = |q: f64| pipeline::quantile(&big.acks, q).as_secs_f64() * 1e3;
+    println!(
+        "day bodies: time to acknowledge a notification (verified, stored durably) while the pipeline runs: median {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} in flight)",
+        ms(0.5),
+        ms(0.99),
+        ms(1.0),
+        IN_FLIGHT
     );
     if only.is_some() {
         return;

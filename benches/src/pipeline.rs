@@ -112,21 +112,39 @@ pub fn signed(body: Bytes, i: usize) -> InboundRequest {
 }
 
 /// Ingests `requests` with at most `concurrency` in flight (as the HTTP ingress would under that
-/// many concurrent provider requests).
-pub async fn ingest_all(rt: &Runtime, requests: Vec<InboundRequest>, concurrency: usize) {
+/// many concurrent provider requests). Returns how long each took to be acknowledged (verified
+/// and durably stored: when the ingress would answer the provider), in completion order.
+pub async fn ingest_all(
+    rt: &Runtime,
+    requests: Vec<InboundRequest>,
+    concurrency: usize,
+) -> Vec<Duration> {
     let mut set = JoinSet::new();
+    let mut acks = Vec::with_capacity(requests.len());
     for r in requests {
         while set.len() >= concurrency {
-            set.join_next().await.expect("a task").expect("ingest task");
+            acks.push(set.join_next().await.expect("a task").expect("ingest task"));
         }
         let rt = rt.clone();
         set.spawn(async move {
+            let t = Instant::now();
             rt.ingest("terra", r).await.expect("ingest");
+            t.elapsed()
         });
     }
     while let Some(r) = set.join_next().await {
-        r.expect("ingest task");
+        acks.push(r.expect("ingest task"));
     }
+    acks
+}
+
+/// The `q` quantile (0..=1) of `sorted` (ascending), nearest rank; zero for none.
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return Duration::ZERO;
+    };
+    let rank = (last as f64 * q.clamp(0.0, 1.0)).round() as usize;
+    sorted[rank.min(last)]
 }
 
 /// Waits until the workers have processed `total` requests in all (an in-memory counter: polling
