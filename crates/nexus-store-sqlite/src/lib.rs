@@ -108,10 +108,16 @@ impl SqliteStore {
     /// ([`CommitPolicy::Grouped`]); see [`CommitPolicy::EveryStatement`] for the only other one, a
     /// benchmark baseline.
     pub fn open_with(path: &Path, policy: CommitPolicy) -> Result<SqliteStore> {
-        SqliteStore::open_limited(path, policy, WalLimits::DEFAULT)
+        SqliteStore::open_limited(path, policy, WalLimits::DEFAULT, writer::MAX_BATCH_TIME)
     }
 
-    fn open_limited(path: &Path, policy: CommitPolicy, limits: WalLimits) -> Result<SqliteStore> {
+    /// [`SqliteStore::open_with`] with the WAL's limits and the writer's longest batch set (tests).
+    fn open_limited(
+        path: &Path,
+        policy: CommitPolicy,
+        limits: WalLimits,
+        max_batch_time: std::time::Duration,
+    ) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::new(
@@ -155,7 +161,7 @@ impl SqliteStore {
         ))
         .map_err(|e| db_error("configure the writer", e))?;
         let checkpointer = Checkpointer::start(path, limits)?;
-        let writer = Writer::start(conn, policy, checkpointer.wal())?;
+        let writer = Writer::start(conn, policy, checkpointer.wal(), max_batch_time)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),

@@ -660,7 +660,7 @@ fn small_wal_store(path: &Path) -> SqliteStore {
         caught_up_frames: 64,
         busy_interval: std::time::Duration::from_millis(5),
     };
-    SqliteStore::open_limited(path, CommitPolicy::Grouped, limits).unwrap()
+    SqliteStore::open_limited(path, CommitPolicy::Grouped, limits, writer::MAX_BATCH_TIME).unwrap()
 }
 
 /// Under writes that never pause, the WAL still starts over: the checkpointer catches up and asks
@@ -1027,4 +1027,61 @@ async fn the_chunk_states_of_a_day_load_with_one_scan() {
     assert!(!states.contains_key("sid-300"));
     assert_eq!(states["sid-100"], state(41));
     assert_eq!(states["sid-200"], state(42));
+}
+
+/// An operation that arrives while a batch runs joins that batch's transaction instead of waiting
+/// for its commit: the second operation does not yet see the first one's row from another
+/// connection (not committed), and both are committed together.
+#[tokio::test]
+async fn an_operation_arriving_while_a_batch_runs_joins_its_commit() {
+    // The first operation holds its batch open for a while below: no time limit on joining here.
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_limited(
+        &dir.path().join("nexus.db"),
+        CommitPolicy::Grouped,
+        WalLimits::DEFAULT,
+        std::time::Duration::from_secs(3600),
+    )
+    .unwrap();
+    s.write(|c| {
+        c.execute_batch("CREATE TABLE scratch (x TEXT)")
+            .map_err(|e| db_error("create scratch", e))
+    })
+    .await
+    .unwrap();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let s1 = s.clone();
+    let first = tokio::spawn(async move {
+        s1.write(move |c| {
+            c.execute("INSERT INTO scratch VALUES ('first')", [])
+                .map_err(|e| db_error("insert", e))?;
+            let _ = started_tx.send(());
+            // Hold the batch open until the second operation is queued.
+            let _ = release_rx.recv_timeout(std::time::Duration::from_secs(10));
+            Ok(())
+        })
+        .await
+    });
+    started_rx.await.unwrap();
+    let path = s.path().to_owned();
+    let s2 = s.clone();
+    let second = tokio::spawn(async move {
+        s2.write(move |_| {
+            let other = Connection::open(&path).map_err(|e| db_error("open", e))?;
+            other
+                .query_row("SELECT count(*) FROM scratch", [], |r| r.get::<_, i64>(0))
+                .map_err(|e| db_error("count", e))
+        })
+        .await
+    });
+    // Let the second operation reach the writer's queue, then let the first one finish.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    release_tx.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    let seen_by_another_connection = second.await.unwrap().unwrap();
+    assert_eq!(
+        seen_by_another_connection, 0,
+        "the second operation ran after the first one's commit, in a batch of its own"
+    );
 }
