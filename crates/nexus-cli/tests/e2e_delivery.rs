@@ -563,6 +563,20 @@ fn a_receiver_that_is_down_gets_every_envelope_once_it_is_back() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The store's commit counters are exported: every ingest, claim and attempt so far was a
+    // write operation, grouped into commits.
+    let text = reqwest::blocking::get(&metrics_url)
+        .unwrap()
+        .text()
+        .unwrap();
+    let (transactions, operations) = (
+        metric(&text, "nexus_store_transactions_total ", ""),
+        metric(&text, "nexus_store_operations_total ", ""),
+    );
+    assert!(
+        transactions > 0 && transactions <= operations && operations >= N as u64,
+        "{transactions} transactions, {operations} operations"
+    );
 
     // Up again, on the same port.
     let receiver = Receiver::default();

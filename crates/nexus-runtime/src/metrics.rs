@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::store::QueueDepths;
+use crate::store::{QueueDepths, WriteStats};
 
 /// Histogram bucket bounds, seconds.
 const BUCKETS: [f64; 14] = [
@@ -111,8 +111,9 @@ impl Metrics {
         );
     }
 
-    /// Prometheus text exposition (version 0.0.4), with the queue depths as gauges.
-    pub fn render(&self, depths: &QueueDepths) -> String {
+    /// Prometheus text exposition (version 0.0.4), with the queue depths as gauges and the
+    /// store's commit counters (`nexus_store_*`) when it has them.
+    pub fn render(&self, depths: &QueueDepths, writes: Option<&WriteStats>) -> String {
         let mut out = String::new();
         self.with(|i| {
             let mut last: Option<&'static str> = None;
@@ -148,6 +149,16 @@ impl Metrics {
         for (name, v) in gauges {
             let _ = writeln!(out, "# TYPE nexus_{name} gauge\nnexus_{name} {v}");
         }
+        if let Some(w) = writes {
+            let counters: [(&str, f64); 3] = [
+                ("store_transactions_total", w.transactions as f64),
+                ("store_operations_total", w.operations as f64),
+                ("store_commit_seconds_total", w.commit_seconds),
+            ];
+            for (name, v) in counters {
+                let _ = writeln!(out, "# TYPE nexus_{name} counter\nnexus_{name} {v}");
+            }
+        }
         out
     }
 }
@@ -180,10 +191,13 @@ mod tests {
         m.webhook_received("oura");
         m.webhook_rejected("oura", "invalid_signature");
         m.observe("ingest_seconds", Duration::from_millis(30));
-        let text = m.render(&QueueDepths {
-            outbox_pending: 4,
-            ..QueueDepths::default()
-        });
+        let text = m.render(
+            &QueueDepths {
+                outbox_pending: 4,
+                ..QueueDepths::default()
+            },
+            None,
+        );
         assert!(text.contains("nexus_webhooks_received_total{provider=\"oura\"} 2"));
         assert!(text.contains(
             "nexus_webhooks_rejected_total{provider=\"oura\",reason=\"invalid_signature\"} 1"
@@ -192,6 +206,10 @@ mod tests {
         assert!(text.contains("nexus_ingest_seconds_bucket{le=\"0.05\"} 1"));
         assert!(text.contains("nexus_ingest_seconds_count 1"));
         assert!(text.contains("nexus_outbox_pending 4"));
+        assert!(
+            !text.contains("nexus_store_"),
+            "no store counters from a store without them"
+        );
         assert_eq!(
             m.counter("webhooks_received_total", &[("provider", "oura")]),
             2
@@ -199,11 +217,28 @@ mod tests {
     }
 
     #[test]
+    fn the_store_commit_counters_are_rendered() {
+        let text = Metrics::new().render(
+            &QueueDepths::default(),
+            Some(&WriteStats {
+                transactions: 3,
+                operations: 40,
+                commit_seconds: 0.25,
+            }),
+        );
+        assert!(text.contains(
+            "# TYPE nexus_store_transactions_total counter\nnexus_store_transactions_total 3\n"
+        ));
+        assert!(text.contains("nexus_store_operations_total 40\n"));
+        assert!(text.contains("nexus_store_commit_seconds_total 0.25\n"));
+    }
+
+    #[test]
     fn label_values_are_escaped() {
         let m = Metrics::new();
         m.webhook_rejected("x\"y", "a\nb");
         assert!(
-            m.render(&QueueDepths::default())
+            m.render(&QueueDepths::default(), None)
                 .contains("provider=\"x\\\"y\",reason=\"a\\nb\"")
         );
     }

@@ -430,7 +430,8 @@ impl Runtime {
     /// Prometheus text of the metrics and the current queue depths.
     pub async fn render_metrics(&self) -> Result<String> {
         let depths = self.inner.store.depths(now_ms()).await?;
-        Ok(self.inner.metrics.render(&depths))
+        let writes = self.inner.store.write_stats();
+        Ok(self.inner.metrics.render(&depths, writes.as_ref()))
     }
 
     /// The adapter for `provider`, if this runtime has it.

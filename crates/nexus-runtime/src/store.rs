@@ -553,6 +553,18 @@ pub struct SinkState {
     pub changed_at: Millis,
 }
 
+/// How a store's writes have been committed since it was opened, for metrics: how many
+/// operations each durable commit carries, and what the commits cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WriteStats {
+    /// Transactions committed (each one fsync).
+    pub transactions: u64,
+    /// Write operations those transactions carried (an ingest, a claim, an apply, ...).
+    pub operations: u64,
+    /// Time spent committing them (the COMMIT, its fsync included), seconds.
+    pub commit_seconds: f64,
+}
+
 /// Queue depths, for metrics and readiness.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDepths {
@@ -724,6 +736,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queue depths.
     async fn depths(&self, now: Millis) -> Result<QueueDepths>;
+
+    /// How writes have been committed, when the backend counts it (`None`: it does not).
+    fn write_stats(&self) -> Option<WriteStats> {
+        None
+    }
 
     /// Retention: deletes delivered outbox rows (and their attempts) last changed before
     /// `delivered_before`, and archived records archived before `archive_before` when given.

@@ -51,7 +51,8 @@ use nexus_runtime::store::{
     ConnectionRecord, ConnectionStatus, DeliveryAttempt, DeliveryFilter, DeliveryNext,
     DeliveryResult, DeliveryState, InboxEntry, InboxFence, Lease, Millis, NewArchivedRecord,
     NewInboxEntry, OutboxRow, PruneReport, QuarantineReason, QuarantinedEntry, QueueDepths,
-    SinkRef, SinkState, Store, Tenant, new_delivery_id, new_lease_token, new_row_id, plan_group,
+    SinkRef, SinkState, Store, Tenant, WriteStats, new_delivery_id, new_lease_token, new_row_id,
+    plan_group,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -1578,6 +1579,10 @@ impl Store for SqliteStore {
             deliveries,
             archived,
         })
+    }
+
+    fn write_stats(&self) -> Option<WriteStats> {
+        Some(self.inner.writer.stats())
     }
 
     async fn depths(&self, now: Millis) -> Result<QueueDepths> {

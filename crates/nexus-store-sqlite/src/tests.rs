@@ -1085,3 +1085,28 @@ async fn an_operation_arriving_while_a_batch_runs_joins_its_commit() {
         "the second operation ran after the first one's commit, in a batch of its own"
     );
 }
+
+/// The writer counts its commits and the operations they carried: concurrent operations share
+/// commits, and the commit time is measured.
+#[tokio::test]
+async fn the_writer_counts_commits_and_the_operations_they_carry() {
+    let (s, _dir) = fresh();
+    let before = s.write_stats().unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..200u32 {
+        let s = s.clone();
+        tasks.spawn(async move { s.enqueue(vec![entry(request(n), 1)]).await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let after = s.write_stats().unwrap();
+    let operations = after.operations - before.operations;
+    let transactions = after.transactions - before.transactions;
+    assert_eq!(operations, 200);
+    assert!(
+        (1..200).contains(&transactions),
+        "{transactions} commits for 200 concurrent operations"
+    );
+    assert!(after.commit_seconds > before.commit_seconds);
+}

@@ -8,10 +8,12 @@
 //! [`CommitPolicy::EveryStatement`] is the benchmark baseline: no transaction at all, so SQLite
 //! commits (and fsyncs) every statement, one row each, on its own.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use nexus_core::{Error, ErrorKind, Result};
+use nexus_runtime::store::WriteStats;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -41,11 +43,34 @@ pub enum CommitPolicy {
     EveryStatement,
 }
 
+/// What the writer thread has committed, read by [`Writer::stats`].
+#[derive(Debug, Default)]
+struct Counters {
+    transactions: AtomicU64,
+    operations: AtomicU64,
+    commit_nanos: AtomicU64,
+}
+
+impl Counters {
+    fn committed(&self, operations: usize, took: Duration) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.operations.fetch_add(
+            u64::try_from(operations).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.commit_nanos.fetch_add(
+            u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+}
+
 /// Handle to the writer thread.
 #[derive(Debug)]
 pub(crate) struct Writer {
     tx: mpsc::Sender<Job>,
     policy: CommitPolicy,
+    counters: Arc<Counters>,
 }
 
 impl Writer {
@@ -60,10 +85,12 @@ impl Writer {
         max_batch_time: Duration,
     ) -> Result<Writer> {
         let (tx, rx) = mpsc::channel::<Job>();
+        let counters = Arc::new(Counters::default());
+        let counted = Arc::clone(&counters);
         std::thread::Builder::new()
             .name("nexus-sqlite-writer".into())
             .spawn(move || match policy {
-                CommitPolicy::Grouped => run(&conn, &rx, &wal, max_batch_time),
+                CommitPolicy::Grouped => run(&conn, &rx, &wal, max_batch_time, &counted),
                 CommitPolicy::EveryStatement => run_unbatched(&conn, &rx, &wal),
             })
             .map_err(|e| {
@@ -73,7 +100,22 @@ impl Writer {
                 )
                 .with_source(e)
             })?;
-        Ok(Writer { tx, policy })
+        Ok(Writer {
+            tx,
+            policy,
+            counters,
+        })
+    }
+
+    /// What has been committed so far (grouped policy; the baseline policy counts nothing).
+    pub(crate) fn stats(&self) -> WriteStats {
+        let c = &self.counters;
+        WriteStats {
+            transactions: c.transactions.load(Ordering::Relaxed),
+            operations: c.operations.load(Ordering::Relaxed),
+            commit_seconds: Duration::from_nanos(c.commit_nanos.load(Ordering::Relaxed))
+                .as_secs_f64(),
+        }
     }
 
     /// Runs `f` in the next batch transaction; returns its result once the batch is committed.
@@ -134,7 +176,13 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     }
 }
 
-fn run(conn: &Connection, rx: &mpsc::Receiver<Job>, wal: &Wal, max_batch_time: Duration) {
+fn run(
+    conn: &Connection,
+    rx: &mpsc::Receiver<Job>,
+    wal: &Wal,
+    max_batch_time: Duration,
+    counters: &Counters,
+) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         take_queued(rx, &mut jobs, MAX_BATCH - 1);
@@ -157,9 +205,12 @@ fn run(conn: &Connection, rx: &mpsc::Receiver<Job>, wal: &Wal, max_batch_time: D
                 take_queued(rx, &mut jobs, MAX_BATCH.saturating_sub(finishers.len()));
             }
         }
+        let committing = Instant::now();
         let commit = run_cached(conn, "COMMIT").map_err(|e| e.to_string());
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            counters.committed(finishers.len(), committing.elapsed());
         }
         for f in finishers {
             f(commit.clone());
