@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use nexus_benches::bodies::{self, load_case, step_body};
 use nexus_benches::{machine, mb_per_s, pipeline};
+use nexus_runtime::store::WriteStats;
 use nexus_store_sqlite::CommitPolicy;
 
 /// Notifications in flight at once, as from that many concurrent provider requests.
@@ -41,6 +42,8 @@ struct Run {
     written: u64,
     /// How long each notification took to be acknowledged (verified and stored durably).
     acks: Vec<Duration>,
+    /// The store's commits during the run (grouped policy only).
+    writes: WriteStats,
 }
 
 impl Run {
@@ -82,12 +85,19 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
         let bytes: u64 = requests.iter().map(|r| r.body.len() as u64).sum();
         let cpu0 = pipeline::cpu_seconds();
         let written0 = pipeline::bytes_written();
+        let writes0 = gw.store().write_stats().unwrap_or_default();
         let t = Instant::now();
         let acks = pipeline::ingest_all(&gw, requests, concurrency).await;
         let after = pipeline::drain(&gw, 20 + n as u64, Duration::from_secs(600)).await;
         let secs = t.elapsed().as_secs_f64();
         let cpu_secs = pipeline::cpu_seconds() - cpu0;
         let written = pipeline::bytes_written() - written0;
+        let writes1 = gw.store().write_stats().unwrap_or_default();
+        let writes = WriteStats {
+            transactions: writes1.transactions - writes0.transactions,
+            operations: writes1.operations - writes0.operations,
+            commit_seconds: writes1.commit_seconds - writes0.commit_seconds,
+        };
         assert_eq!(after.quarantined, 0, "requests were quarantined");
         assert_eq!(
             after.inbox_ready + after.inbox_leased + after.inbox_delayed,
@@ -103,6 +113,7 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
             outbox,
             written,
             acks,
+            writes,
         }
     })
 }
@@ -177,6 +188,14 @@ fn main() {
         ms(0.99),
         ms(1.0),
         IN_FLIGHT
+    );
+    let w = &big.writes;
+    println!(
+        "day bodies: {} commits carried {} write operations ({:.1} each), {:.2} ms per commit",
+        w.transactions,
+        w.operations,
+        w.operations as f64 / w.transactions.max(1) as f64,
+        w.commit_seconds * 1e3 / w.transactions.max(1) as f64,
     );
     if only.is_some() {
         return;
