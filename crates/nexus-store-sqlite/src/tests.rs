@@ -1,4 +1,5 @@
 use super::*;
+use nexus_core::dedupe::StoredState;
 use nexus_core::envelope::Recipient;
 use nexus_core::items::Profile;
 use nexus_core::{Item, ItemBody, NormalizedItem};
@@ -117,6 +118,36 @@ fn group_tc(items: Vec<NormalizedItem>, sinks: &[&str]) -> ApplyGroup {
         items,
         sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
     }
+}
+
+/// A dedupe state of `event_type` at `revision`, with a fixed hash and nothing else set.
+fn plain_state(event_type: nexus_core::EventType, revision: u32) -> StoredState {
+    StoredState {
+        event_type,
+        revision,
+        content_hash: "cd".repeat(32),
+        provider_version: None,
+        deleted: false,
+        chunk: None,
+        sample_versions: Default::default(),
+    }
+}
+
+/// Creates dedupe scope 1, for tenant `t` and connection `c`, on `c`.
+fn scope_1(c: &Connection) {
+    c.execute_batch(
+        "INSERT INTO dedupe_scopes (id, tenant_id, connection_id) VALUES (1, 't', 'c')",
+    )
+    .unwrap();
+}
+
+/// Writes `state` of `source_id` under index `key` in scope 1, as the store would.
+fn put_state(c: &Connection, key: i64, source_id: &str, state: &StoredState) {
+    c.execute(
+        "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
+        params![key, source_id, crate::state_codec::encode(state)],
+    )
+    .unwrap();
 }
 
 /// If any write of an apply fails, nothing of it stays: not the dedupe state, not the outbox rows
@@ -351,7 +382,6 @@ async fn bodies_are_blobs_and_round_trip() {
 #[tokio::test]
 async fn schema_2_dedupe_states_survive_the_state_migration() {
     use nexus_core::EventType;
-    use nexus_core::dedupe::StoredState;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nexus.db");
     let state = |revision: u32| StoredState {
@@ -407,35 +437,14 @@ async fn schema_2_dedupe_states_survive_the_state_migration() {
 /// Two source_ids whose index keys collide are told apart by the full source_id in the row.
 #[tokio::test]
 async fn colliding_state_keys_are_told_apart() {
-    use nexus_core::EventType;
-    use nexus_core::dedupe::StoredState;
     let (s, _dir) = fresh();
-    let state = |revision: u32| StoredState {
-        event_type: EventType::Profile,
-        revision,
-        content_hash: "cd".repeat(32),
-        provider_version: None,
-        deleted: false,
-        chunk: None,
-        sample_versions: Default::default(),
-    };
+    let state = |revision| plain_state(nexus_core::EventType::Profile, revision);
     {
         let c = Connection::open(s.path()).unwrap();
-        c.execute_batch(
-            "INSERT INTO dedupe_scopes (id, tenant_id, connection_id) VALUES (1, 't', 'c')",
-        )
-        .unwrap();
+        scope_1(&c);
         // Both rows under the key of "a": a forced collision.
         for (sid, rev) in [("b", 2), ("a", 3)] {
-            c.execute(
-                "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
-                params![
-                    crate::dedupe::index_key("a", None),
-                    sid,
-                    crate::state_codec::encode(&state(rev))
-                ],
-            )
-            .unwrap();
+            put_state(&c, crate::dedupe::index_key("a", None), sid, &state(rev));
         }
     }
     // The pipeline's lookup, by index key.
@@ -879,7 +888,6 @@ async fn schema_5_bodies_read_back_after_the_compression_migration() {
 async fn schema_6_chunk_states_are_found_after_the_rekey_migration() {
     use nexus_core::EventType;
     use nexus_core::chunking::{SeriesSpec, chunk_samples};
-    use nexus_core::dedupe::StoredState;
     use nexus_core::items::Sample;
 
     let dir = tempfile::tempdir().unwrap();
@@ -906,10 +914,7 @@ async fn schema_6_chunk_states_are_found_after_the_rekey_migration() {
             c.execute_batch(m.sql).unwrap();
         }
         c.execute_batch("PRAGMA user_version = 6").unwrap();
-        c.execute_batch(
-            "INSERT INTO dedupe_scopes (id, tenant_id, connection_id) VALUES (1, 't', 'c')",
-        )
-        .unwrap();
+        scope_1(&c);
         let state = StoredState {
             event_type: EventType::HeartRateSeries,
             revision: 1,
@@ -920,15 +925,7 @@ async fn schema_6_chunk_states_are_found_after_the_rekey_migration() {
             sample_versions: Default::default(),
         };
         // Schema 6's key: the hash alone.
-        c.execute(
-            "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
-            params![
-                crate::dedupe::index_key(&sid, None),
-                sid,
-                crate::state_codec::encode(&state)
-            ],
-        )
-        .unwrap();
+        put_state(&c, crate::dedupe::index_key(&sid, None), &sid, &state);
     }
     let s = SqliteStore::open(&path).unwrap();
     let apply = |item: NormalizedItem| {
@@ -967,19 +964,9 @@ async fn schema_6_chunk_states_are_found_after_the_rekey_migration() {
 #[tokio::test]
 async fn the_chunk_states_of_a_day_load_with_one_scan() {
     use crate::dedupe::{StateKey, index_key, load};
-    use nexus_core::EventType;
     use nexus_core::chunking::DAY_MS;
-    use nexus_core::dedupe::StoredState;
     let (s, _dir) = fresh();
-    let state = |revision: u32| StoredState {
-        event_type: EventType::HeartRateSeries,
-        revision,
-        content_hash: "ef".repeat(32),
-        provider_version: None,
-        deleted: false,
-        chunk: None,
-        sample_versions: Default::default(),
-    };
+    let state = |revision| plain_state(nexus_core::EventType::HeartRateSeries, revision);
     let day = 20_051 * DAY_MS;
     let chunk_key = |i: i64, window: i64| StateKey {
         source_id: format!("sid-{i}"),
@@ -988,25 +975,14 @@ async fn the_chunk_states_of_a_day_load_with_one_scan() {
     };
     let far = i64::MAX - 1000;
     let c = Connection::open(s.path()).unwrap();
-    c.execute_batch(
-        "INSERT INTO dedupe_scopes (id, tenant_id, connection_id) VALUES (1, 't', 'c')",
-    )
-    .unwrap();
+    scope_1(&c);
     // 40 states on the day, 1 on the next day, 1 far out.
     let stored: Vec<StateKey> = (0..40)
         .map(|i| chunk_key(i, day + i * 900_000))
         .chain([chunk_key(100, day + DAY_MS), chunk_key(200, far)])
         .collect();
     for (n, k) in stored.iter().enumerate() {
-        c.execute(
-            "INSERT INTO dedupe_states (scope, key, source_id, state) VALUES (1, ?1, ?2, ?3)",
-            params![
-                k.index_key,
-                k.source_id,
-                crate::state_codec::encode(&state(n as u32 + 1))
-            ],
-        )
-        .unwrap();
+        put_state(&c, k.index_key, &k.source_id, &state(n as u32 + 1));
     }
     // Wanted: 20 of the day's (every other one), 10 absent ones of the day, the next day's one
     // and the far one.
