@@ -137,19 +137,39 @@ fn find(conn: &Connection, scope: i64, key: &StateKey) -> Result<Option<Loaded>>
 
 /// The first of `rows` (id, source_id, state) whose source_id is `source_id`.
 fn matching_row(rows: &mut rusqlite::Rows<'_>, source_id: &str) -> Result<Option<Loaded>> {
-    while let Some(r) = rows
+    Ok(rows_where(rows, |sid| sid == source_id)?
+        .into_iter()
         .next()
-        .map_err(|e| db_error("read a dedupe state", e))?
-    {
-        let sid: String = r.get(1).map_err(|e| db_error("read a dedupe state", e))?;
-        if sid == source_id {
-            return Ok(Some(Loaded {
-                row: r.get(0).map_err(|e| db_error("read a dedupe state", e))?,
-                bytes: r.get(2).map_err(|e| db_error("read a dedupe state", e))?,
-            }));
+        .map(|(_, l)| l))
+}
+
+/// The rows (id, source_id, state) whose source_id `wanted` accepts. Only those are copied out.
+fn rows_where(
+    rows: &mut rusqlite::Rows<'_>,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, Loaded)>> {
+    let read = |e| db_error("read a dedupe state", e);
+    let mut found = Vec::new();
+    while let Some(r) = rows.next().map_err(read)? {
+        let sid = r
+            .get_ref(1)
+            .and_then(|v| {
+                v.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, v.data_type(), Box::new(e))
+                })
+            })
+            .map_err(read)?;
+        if wanted(sid) {
+            found.push((
+                sid.to_owned(),
+                Loaded {
+                    row: r.get(0).map_err(read)?,
+                    bytes: r.get(2).map_err(read)?,
+                },
+            ));
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// The state of one source_id, for [`nexus_runtime::Store::dedupe_state`]. Only the source_id is
@@ -186,9 +206,9 @@ pub(crate) fn load(
     states: &mut HashMap<String, StoredState>,
 ) -> Result<HashMap<String, Loaded>> {
     let mut loaded = HashMap::with_capacity(keys.len());
-    let mut keep = |source_id: &str, l: Loaded| -> Result<()> {
-        states.insert(source_id.to_owned(), state_codec::decode(&l.bytes)?);
-        loaded.insert(source_id.to_owned(), l);
+    let mut keep = |source_id: String, l: Loaded| -> Result<()> {
+        states.insert(source_id.clone(), state_codec::decode(&l.bytes)?);
+        loaded.insert(source_id, l);
         Ok(())
     };
     // `keys` are in index order, so the chunk keys of one day are next to each other.
@@ -205,13 +225,13 @@ pub(crate) fn load(
             Some((lo, hi)) if run >= RANGE_MIN => {
                 let wanted: HashSet<&str> = these.iter().map(|k| k.source_id.as_str()).collect();
                 for (source_id, l) in scan_day(conn, scope, lo, hi, &wanted)? {
-                    keep(&source_id, l)?;
+                    keep(source_id, l)?;
                 }
             }
             _ => {
                 for key in these {
                     if let Some(l) = find(conn, scope, key)? {
-                        keep(&key.source_id, l)?;
+                        keep(key.source_id.clone(), l)?;
                     }
                 }
             }
@@ -238,20 +258,7 @@ fn scan_day(
     let mut rows = st
         .query(params![scope, lo, hi])
         .map_err(|e| db_error("read dedupe states", e))?;
-    let mut found = Vec::new();
-    while let Some(r) = rows.next().map_err(|e| db_error("read dedupe states", e))? {
-        let sid: String = r.get(1).map_err(|e| db_error("read a dedupe state", e))?;
-        if wanted.contains(sid.as_str()) {
-            found.push((
-                sid,
-                Loaded {
-                    row: r.get(0).map_err(|e| db_error("read a dedupe state", e))?,
-                    bytes: r.get(2).map_err(|e| db_error("read a dedupe state", e))?,
-                },
-            ));
-        }
-    }
-    Ok(found)
+    rows_where(&mut rows, |sid| wanted.contains(sid))
 }
 
 /// Writes the states of `keys` that are new or differ from what was loaded.

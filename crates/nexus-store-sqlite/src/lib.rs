@@ -25,8 +25,9 @@
 //!   nothing points at it any more. Bodies are LZ4-compressed (schema 6, `body_codec.rs`), and
 //!   raw records fetched from a provider API are stored there too.
 //! - **Dedupe states** (schema 3, `dedupe.rs`): appended in insertion order in a compact binary
-//!   form (`state_codec.rs`), found through a small index of (scope, 64-bit key). A state that did
-//!   not change is not rewritten.
+//!   form (`state_codec.rs`), found through a small index of (scope, 64-bit key). A timeseries
+//!   chunk's key starts with its window's day (schema 7), so one day's chunks share a few index
+//!   pages and are read with one range scan. A state that did not change is not rewritten.
 //! - **Commit policy**: [`CommitPolicy::Grouped`]; [`CommitPolicy::EveryStatement`] exists only
 //!   as the benchmark baseline (one row per transaction).
 //! - **Reads** run on separate read-only connections (WAL readers do not block the writer).
@@ -833,9 +834,10 @@ fn apply_in_tx(conn: &Connection, mut batch: ApplyBatch, archive: ArchiveRows) -
             .iter()
             .map(|i| dedupe::StateKey::of(&i.item))
             .collect();
+        // One key per source_id (deduplicated by source_id, so a source_id never gets two rows),
+        // then read and inserted in index order: neighbouring entries, the same few pages.
         keys.sort_unstable_by(|a, b| a.source_id.cmp(&b.source_id));
         keys.dedup_by(|a, b| a.source_id == b.source_id);
-        // Read and insert in index order: neighbouring entries, the same few pages.
         keys.sort_unstable_by_key(|k| k.index_key);
         let mut states: HashMap<String, StoredState> = HashMap::with_capacity(keys.len());
         let loaded = dedupe::load(conn, scope, &keys, &mut states)?;
