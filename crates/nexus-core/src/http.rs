@@ -104,12 +104,14 @@ pub trait HttpClient: Send + Sync {
 /// becomes `%XX` (a space too, which both kinds of decoder read back). [`percent_decode`]
 /// reverses it.
 pub fn percent_encode(s: &str) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

@@ -118,12 +118,7 @@ pub(crate) async fn refresh(
             )
             .with_provider(provider)
         })?;
-    let tokens: Option<Tokens> = current
-        .sealed_tokens
-        .as_deref()
-        .map(|s| inner.cipher.open(s))
-        .transpose()?;
-    let Some(tokens) = tokens else {
+    let Some(tokens) = inner.tokens_of(&current)? else {
         return Err(refused(provider, conn, "the connection has no tokens"));
     };
     if tokens.access_token != stale.access_token {

@@ -324,11 +324,8 @@ async fn process(
         now_ms: now_ms(),
     };
     for (_, (conn, notes)) in by_conn {
-        let mut tokens: Option<Tokens> = conn
-            .sealed_tokens
-            .as_deref()
-            .map(|s| inner.cipher.open(s))
-            .transpose()
+        let mut tokens: Option<Tokens> = inner
+            .tokens_of(&conn)
             .map_err(|e| Failure::Quarantine(e.with_provider(provider)))?;
         // An access token about to expire is refreshed before it is used (`oauth.rs`).
         if let (Some(spec), Some(t)) = (oauth, &tokens)

@@ -290,6 +290,15 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The decrypted tokens of `connection` (`None`: it has none).
+    pub(crate) fn tokens_of(&self, connection: &ConnectionRecord) -> Result<Option<Tokens>> {
+        connection
+            .sealed_tokens
+            .as_deref()
+            .map(|s| self.cipher.open(s))
+            .transpose()
+    }
+
     pub(crate) fn gate(&self, provider: &str) -> Arc<RateGate> {
         // Poisoning only follows a panic elsewhere; the map stays valid.
         let mut g = self
@@ -548,11 +557,7 @@ impl Runtime {
 
     /// The decrypted tokens of a connection.
     pub fn tokens(&self, connection: &ConnectionRecord) -> Result<Option<Tokens>> {
-        connection
-            .sealed_tokens
-            .as_deref()
-            .map(|s| self.inner.cipher.open(s))
-            .transpose()
+        self.inner.tokens_of(connection)
     }
 
     /// Ready when the store answers and no worker or dispatcher has stopped.
