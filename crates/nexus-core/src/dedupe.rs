@@ -29,6 +29,7 @@
 //! same provider data each get revision 1.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -73,24 +74,53 @@ pub enum Decision {
     Stale,
 }
 
-/// Hash of an item's content, ignoring `revision`.
+/// Hash of an item's content, ignoring `revision`: the SHA-256 of its JSON with `revision` 0.
 pub fn content_hash(item: &Item) -> String {
-    /// Feeds serialized JSON straight into the hasher: no copy of the item, no buffer.
-    struct HashWriter(Sha256);
-    impl std::io::Write for HashWriter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+    content_hash_into(item, &mut Vec::new())
+}
+
+/// [`content_hash`], leaving the JSON it hashed (the item with `revision` 0) in `json`, so an
+/// emitted item is serialized once for its hash and its envelope ([`ItemJson`]).
+fn content_hash_into(item: &Item, json: &mut Vec<u8>) -> String {
+    json.clear();
+    // Serializing our own types into a Vec cannot fail (no maps with non-string keys).
+    let _ = serde_json::to_writer(&mut *json, &item.view_with_revision(0));
+    crate::identity::digest_hex(&Sha256::digest(json.as_slice()).into())
+}
+
+/// An emitted item's JSON as the engine hashed it (with `revision` 0), to be written into its
+/// envelope at the item's real revision without serializing the item again (see
+/// [`crate::envelope::to_json`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemJson(Vec<u8>);
+
+impl ItemJson {
+    /// Appends the item's JSON with `revision` set to `revision` to `out`. Returns false, writing
+    /// nothing, when the JSON has no top-level `"revision":0` (not one the engine made).
+    ///
+    /// The first `"revision":` in the bytes is the item's own: the fields serialized before it
+    /// are strings and numbers, and inside a JSON string every `"` is escaped (`\"`), so the
+    /// sequence cannot start there.
+    pub fn write_with_revision(&self, revision: u32, out: &mut Vec<u8>) -> bool {
+        const FIELD: &[u8] = b"\"revision\":0";
+        // Only where a `"` is: a few dozen places before the field, not every byte.
+        let Some(at) = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'"')
+            .map(|(i, _)| i)
+            .find(|i| self.0[*i..].starts_with(FIELD))
+        else {
+            return false;
+        };
+        let digit = at + FIELD.len() - 1;
+        out.extend_from_slice(&self.0[..digit]);
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{revision}");
+        out.extend_from_slice(&self.0[digit + 1..]);
+        true
     }
-    let mut w = HashWriter(Sha256::new());
-    // Serializing our own types cannot fail (no maps with non-string keys) and the writer never
-    // fails; the bytes are those of the item's JSON with `revision` 0, as before.
-    let _ = serde_json::to_writer(&mut w, &item.view_with_revision(0));
-    crate::identity::digest_hex(&w.0.finalize().into())
 }
 
 fn is_older(incoming: Option<i64>, newest_seen: Option<i64>) -> bool {
@@ -110,6 +140,16 @@ fn max_version(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 pub fn decide(
     stored: Option<&StoredState>,
     incoming: NormalizedItem,
+) -> (Decision, Option<StoredState>) {
+    decide_into(stored, incoming, &mut Vec::new())
+}
+
+/// [`decide`], leaving the emitted item's JSON (with `revision` 0, as hashed) in `json` when the
+/// decision is [`Decision::Emit`].
+fn decide_into(
+    stored: Option<&StoredState>,
+    incoming: NormalizedItem,
+    json: &mut Vec<u8>,
 ) -> (Decision, Option<StoredState>) {
     let NormalizedItem {
         mut item,
@@ -136,7 +176,7 @@ pub fn decide(
         let state = StoredState {
             event_type: EventType::Deletion,
             revision: item.revision,
-            content_hash: content_hash(&item),
+            content_hash: content_hash_into(&item, json),
             provider_version: version,
             deleted: true,
             chunk: None,
@@ -165,7 +205,7 @@ pub fn decide(
         }
     }
 
-    let hash = content_hash(&item);
+    let hash = content_hash_into(&item, json);
     if let Some(s) = live.filter(|s| s.content_hash == hash) {
         let mut kept = s.clone();
         kept.provider_version = version;
@@ -342,7 +382,22 @@ pub fn apply_batch(
     states: &mut HashMap<String, StoredState>,
     items: impl IntoIterator<Item = NormalizedItem>,
 ) -> Vec<Item> {
-    let mut emitted: Vec<Item> = Vec::new();
+    apply_batch_serialized(states, items)
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect()
+}
+
+/// [`apply_batch`], returning each emitted item with the JSON the engine hashed, for
+/// [`crate::envelope::to_json`]: the gateway serializes every emitted item once, not twice.
+pub fn apply_batch_serialized(
+    states: &mut HashMap<String, StoredState>,
+    items: impl IntoIterator<Item = NormalizedItem>,
+) -> Vec<(Item, ItemJson)> {
+    let mut emitted: Vec<(Item, ItemJson)> = Vec::new();
+    // Every item's JSON is made here for its hash; only an emitted item's is kept (copied out at
+    // its exact size), so the buffer is grown once, not per item.
+    let mut scratch = Vec::new();
     // For every source_id with an item pending in `emitted`: its state before that emission.
     let mut before: HashMap<String, Option<StoredState>> = HashMap::new();
     for incoming in items {
@@ -351,7 +406,7 @@ pub fn apply_batch(
             Some((key, state)) => (key, Some(state)),
             None => (incoming.item.source_id.clone(), None),
         };
-        let (decision, new_state) = decide(prior.as_ref(), incoming);
+        let (decision, new_state) = decide_into(prior.as_ref(), incoming, &mut scratch);
         let Some(mut state) = new_state else {
             if let Some(p) = prior {
                 states.insert(key, p);
@@ -362,10 +417,10 @@ pub fn apply_batch(
             match before.get(&key) {
                 None => {
                     before.insert(key.clone(), prior);
-                    emitted.push(item);
+                    emitted.push((item, ItemJson(scratch.clone())));
                 }
                 Some(pre) => {
-                    emitted.retain(|e| e.source_id != key);
+                    emitted.retain(|(e, _)| e.source_id != key);
                     let back_to_start = pre.as_ref().is_some_and(|p| {
                         (p.deleted && state.deleted)
                             || (!p.deleted
@@ -380,7 +435,7 @@ pub fn apply_batch(
                     } else {
                         item.revision = pre_revision + 1;
                         state.revision = item.revision;
-                        emitted.push(item);
+                        emitted.push((item, ItemJson(scratch.clone())));
                     }
                 }
             }

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use bytes::Bytes;
-use nexus_core::dedupe::{StoredState, apply_batch};
+use nexus_core::dedupe::{ItemJson, StoredState, apply_batch_serialized};
 use nexus_core::envelope::{Device, Envelope, Recipient, Source, assemble};
 use nexus_core::{Error, ErrorKind, InboundRequest, NormalizedItem, RawRecord, Result};
 use serde::{Deserialize, Serialize};
@@ -374,23 +374,32 @@ pub fn plan_group(
         sinks: _,
     } = group;
     let incoming = items.len();
-    let emitted = apply_batch(states, items);
+    let emitted = apply_batch_serialized(states, items);
     // Items for the same source_id fold into one emission, so "suppressed" counts inputs that
     // produced no emission of their own.
     let suppressed = incoming.saturating_sub(emitted.len());
+    // The JSON the engine hashed, by source_id (one emission per source_id), for the envelopes.
+    let mut json: HashMap<String, ItemJson> = HashMap::with_capacity(emitted.len());
+    let items = emitted
+        .into_iter()
+        .map(|(item, j)| {
+            json.insert(item.source_id.clone(), j);
+            item
+        })
+        .collect();
     let envelopes = assemble(
         &provider,
         &recipient,
         &sources,
         &devices,
-        emitted,
+        items,
         emitted_at,
         nexus_core::envelope::new_event_id,
     );
     let planned = envelopes
         .into_iter()
-        .map(|envelope| {
-            let body = serde_json::to_vec(&envelope).map_err(|e| {
+        .map(|mut envelope| {
+            let body = envelope_json(&mut envelope, &json).map_err(|e| {
                 Error::new(ErrorKind::Internal, "could not serialize an envelope").with_source(e)
             })?;
             Ok(PlannedEnvelope {
@@ -400,6 +409,39 @@ pub fn plan_group(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((planned, suppressed))
+}
+
+/// The envelope's JSON, byte for byte `serde_json::to_vec(envelope)`, with each item written from
+/// the JSON the dedupe engine already made of it (`json`, by source_id) instead of serialized a
+/// second time; an item without one is serialized. `data` is the envelope's last field: the rest
+/// is serialized with `data` empty (taken out and put back), then the items go between its
+/// brackets.
+fn envelope_json(
+    envelope: &mut Envelope,
+    json: &HashMap<String, ItemJson>,
+) -> serde_json::Result<Vec<u8>> {
+    let data = std::mem::take(&mut envelope.data);
+    let head = serde_json::to_vec(&*envelope);
+    envelope.data = data;
+    let mut out = head?;
+    if !out.ends_with(b"[]}") {
+        // Not the shape this relies on (a field added after `data`): serialize it all.
+        return serde_json::to_vec(&*envelope);
+    }
+    out.truncate(out.len() - 2);
+    for (i, item) in envelope.data.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let written = json
+            .get(&item.source_id)
+            .is_some_and(|j| j.write_with_revision(item.revision, &mut out));
+        if !written {
+            serde_json::to_writer(&mut out, item)?;
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
 
 /// A new, stable delivery id (Standard Webhooks `webhook-id`): `msg_` + a uuid v7 in hex. No dots.
@@ -762,4 +804,116 @@ pub fn storage_error(
     source: impl std::error::Error + Send + Sync + 'static,
 ) -> Error {
     Error::new(ErrorKind::Storage, message).with_source(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use nexus_core::chunking::{SeriesSpec, chunk_samples};
+    use nexus_core::envelope::Device;
+    use nexus_core::items::{Profile, Sample};
+    use nexus_core::{EventType, Item, ItemBody};
+
+    use super::*;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn profile(native: &str, weight: f64) -> NormalizedItem {
+        let body = ItemBody::Profile(Profile {
+            provider_user_id: Some(native.into()),
+            birth_year: None,
+            sex: None,
+            height_m: None,
+            weight_kg: Some(weight),
+        });
+        let mut item = Item::new("fake", native, T0, body);
+        item.device_id = Some("dev-1".into());
+        NormalizedItem {
+            item,
+            provider_version: None,
+        }
+    }
+
+    fn group(items: Vec<NormalizedItem>) -> ApplyGroup {
+        ApplyGroup {
+            provider: "fake".into(),
+            recipient: Recipient {
+                tenant_id: "t".into(),
+                user_id: "u".into(),
+                external_user_ref: "ext \"quoted\"".into(),
+                connection_id: "c".into(),
+            },
+            sources: vec![Source {
+                provider_notification_id: Some("n-1".into()),
+                fetched_at: T0,
+            }],
+            devices: vec![Device {
+                device_id: "dev-1".into(),
+                name: Some("Ring".into()),
+                model: None,
+                provider_device_id: None,
+            }],
+            items,
+            sinks: vec!["main".into()],
+        }
+    }
+
+    /// Sinks sign and deliver `body`: it must be exactly the envelope's own JSON, although the
+    /// items in it are written from the dedupe engine's JSON rather than serialized again.
+    #[test]
+    fn a_planned_body_is_the_envelopes_json_byte_for_byte() {
+        let spec = SeriesSpec::new("fake", EventType::HeartRateSeries, "u1");
+        let chunk = |bpm: f64| {
+            chunk_samples(
+                &spec,
+                vec![Sample::one(T0, bpm), Sample::one(T0 + 5_000, 61.0)],
+            )
+            .into_iter()
+            .map(|item| NormalizedItem {
+                item,
+                provider_version: None,
+            })
+        };
+        let mut states = HashMap::new();
+        let mut bodies = 0;
+        // Revision 1 of each, then revisions 2..=11 of one, then a deletion: several envelopes
+        // (event types) per group and multi-digit revisions.
+        let mut rounds = vec![
+            [profile("a", 70.0), profile("b", 80.0)]
+                .into_iter()
+                .chain(chunk(60.0))
+                .collect::<Vec<_>>(),
+        ];
+        rounds.extend((1..=10).map(|i| {
+            std::iter::once(profile("a", 70.0 + f64::from(i)))
+                .chain(chunk(60.0 + f64::from(i)))
+                .collect()
+        }));
+        rounds.push(vec![NormalizedItem {
+            item: Item::deletion("fake", EventType::Profile, "b", T0 + 1),
+            provider_version: None,
+        }]);
+        for items in rounds {
+            let (planned, _) = plan_group(group(items), &mut states, T0).unwrap();
+            for p in planned {
+                assert_eq!(
+                    String::from_utf8(p.body.to_vec()).unwrap(),
+                    serde_json::to_string(&p.envelope).unwrap()
+                );
+                bodies += 1;
+            }
+        }
+        assert_eq!(bodies, 2 + 10 * 2 + 1);
+        let last_a = states.values().map(|s| s.revision).max();
+        assert_eq!(last_a, Some(11));
+    }
+
+    #[test]
+    fn an_item_without_the_engines_json_is_serialized() {
+        let (mut planned, _) =
+            plan_group(group(vec![profile("a", 70.0)]), &mut HashMap::new(), T0).unwrap();
+        let mut envelope = planned.remove(0).envelope;
+        let body = envelope_json(&mut envelope, &HashMap::new()).unwrap();
+        assert_eq!(body, serde_json::to_vec(&envelope).unwrap());
+        assert_eq!(envelope.data.len(), 1, "the items are put back");
+    }
 }

@@ -143,6 +143,53 @@ fn the_content_hash_is_the_sha256_of_the_items_json_at_revision_0() {
 }
 
 #[test]
+fn an_emitted_items_json_is_the_hashed_json_at_its_revision() {
+    // The gateway writes envelopes from this JSON: it must be the item's own bytes, revision
+    // included, for every kind of emission (new, changed, a chunk, a deletion, a high revision,
+    // a native id that spells the revision field).
+    let mut st = HashMap::new();
+    let mut tricky = daily("\"revision\":0", 1);
+    tricky.provider_ref = "x\"revision\":0,\"".into();
+    let mut emitted = apply_batch_serialized(&mut st, [plain(daily("d", 1)), plain(tricky)]);
+    for steps in 2..=12 {
+        emitted.extend(apply_batch_serialized(&mut st, [plain(daily("d", steps))]));
+    }
+    emitted.extend(apply_batch_serialized(
+        &mut st,
+        [plain(hr_chunk(&[(0, 60.0), (10, 61.5)]))],
+    ));
+    emitted.extend(apply_batch_serialized(
+        &mut st,
+        [plain(Item::deletion(
+            "oura",
+            EventType::DailySummary,
+            "d",
+            T0,
+        ))],
+    ));
+    assert_eq!(emitted.len(), 15);
+    assert_eq!(emitted[12].0.revision, 12);
+    for (item, json) in &emitted {
+        let mut out = Vec::new();
+        assert!(json.write_with_revision(item.revision, &mut out));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(item).unwrap()
+        );
+        let mut zero = item.clone();
+        zero.revision = 0;
+        assert_eq!(json.0, serde_json::to_vec(&zero).unwrap());
+    }
+}
+
+#[test]
+fn json_without_a_revision_field_is_refused() {
+    let mut out = b"[".to_vec();
+    assert!(!ItemJson(br#"{"revision":1}"#.to_vec()).write_with_revision(3, &mut out));
+    assert_eq!(out, b"[", "nothing written");
+}
+
+#[test]
 fn an_older_provider_version_is_dropped() {
     let mut st = HashMap::new();
     emit(step(&mut st, versioned(daily("d", 10), 200)));
