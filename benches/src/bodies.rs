@@ -361,7 +361,11 @@ pub fn envelope_bodies(input: &Input) -> Vec<Bytes> {
         },
         sources: Vec::new(),
         devices: n.devices,
-        items: n.items,
+        items: n
+            .items
+            .into_iter()
+            .map(nexus_core::dedupe::PreparedItem::new)
+            .collect(),
         sinks: vec!["main".into()],
     };
     let mut states = std::collections::HashMap::new();

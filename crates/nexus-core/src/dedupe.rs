@@ -123,6 +123,43 @@ impl ItemJson {
     }
 }
 
+/// An incoming item with its content hash made in advance, before the store's transaction: the
+/// engine uses it wherever the item it would hash has that same content (every item except a
+/// chunk whose merge with the stored chunk changed it), so the hashing need not run inside the
+/// single writer's transaction. [`PreparedItem::new`] hashes; `From<NormalizedItem>` does not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedItem {
+    /// The item as normalized (a chunk's samples sorted, one per `ts`, by [`PreparedItem::new`]).
+    pub incoming: NormalizedItem,
+    /// Its content hash and the JSON hashed.
+    hashed: Option<(String, ItemJson)>,
+}
+
+impl PreparedItem {
+    /// Hashes `incoming` (a chunk's samples first sorted and deduplicated, as the engine would).
+    pub fn new(mut incoming: NormalizedItem) -> PreparedItem {
+        if let Some(chunk) = incoming.item.body.chunk_mut() {
+            dedupe_samples(&mut chunk.samples);
+        }
+        let mut json = Vec::new();
+        let hash = content_hash_into(&incoming.item, &mut json);
+        PreparedItem {
+            incoming,
+            hashed: Some((hash, ItemJson(json))),
+        }
+    }
+}
+
+impl From<NormalizedItem> for PreparedItem {
+    /// Not hashed in advance: the engine hashes it.
+    fn from(incoming: NormalizedItem) -> PreparedItem {
+        PreparedItem {
+            incoming,
+            hashed: None,
+        }
+    }
+}
+
 fn is_older(incoming: Option<i64>, newest_seen: Option<i64>) -> bool {
     matches!((incoming, newest_seen), (Some(v), Some(seen)) if v < seen)
 }
@@ -141,20 +178,30 @@ pub fn decide(
     stored: Option<&StoredState>,
     incoming: NormalizedItem,
 ) -> (Decision, Option<StoredState>) {
-    decide_into(stored, incoming, &mut Vec::new())
+    let (decision, state, _) = decide_into(stored, incoming.into(), &mut Vec::new());
+    (decision, state)
 }
 
-/// [`decide`], leaving the emitted item's JSON (with `revision` 0, as hashed) in `json` when the
-/// decision is [`Decision::Emit`].
+/// [`decide`] on a [`PreparedItem`], also returning the emitted item's JSON (with `revision` 0,
+/// as hashed) when the decision is [`Decision::Emit`]. `scratch` is where an item not hashed in
+/// advance is serialized.
 fn decide_into(
     stored: Option<&StoredState>,
-    incoming: NormalizedItem,
-    json: &mut Vec<u8>,
-) -> (Decision, Option<StoredState>) {
-    let NormalizedItem {
-        mut item,
-        provider_version,
+    incoming: PreparedItem,
+    scratch: &mut Vec<u8>,
+) -> (Decision, Option<StoredState>, Option<ItemJson>) {
+    let PreparedItem {
+        incoming: NormalizedItem {
+            mut item,
+            provider_version,
+        },
+        mut hashed,
     } = incoming;
+    // The hash of `item` as it stands: the one made in advance, or made now into `scratch`.
+    let mut hash_now = |item: &Item, hashed: Option<(String, ItemJson)>| match hashed {
+        Some((hash, json)) => (hash, Some(json)),
+        None => (content_hash_into(item, scratch), None),
+    };
     let last_revision = stored.map_or(0, |s| s.revision);
     let newest_seen = stored.and_then(|s| s.provider_version);
     let version = max_version(newest_seen, provider_version);
@@ -163,26 +210,28 @@ fn decide_into(
 
     // A live chunk is never stale as a whole (see the module docs); everything else is.
     if is_older(provider_version, newest_seen) && !(is_chunk && live.is_some()) {
-        return (Decision::Stale, stored.cloned());
+        return (Decision::Stale, stored.cloned(), None);
     }
 
     if let ItemBody::Deletion(_) = item.body {
         if let Some(s) = stored.filter(|s| s.deleted) {
             let mut kept = s.clone();
             kept.provider_version = version;
-            return (Decision::Unchanged, Some(kept));
+            return (Decision::Unchanged, Some(kept), None);
         }
         item.revision = last_revision + 1;
+        let (hash, made) = hash_now(&item, hashed);
         let state = StoredState {
             event_type: EventType::Deletion,
             revision: item.revision,
-            content_hash: content_hash_into(&item, json),
+            content_hash: hash,
             provider_version: version,
             deleted: true,
             chunk: None,
             sample_versions: BTreeMap::new(),
         };
-        return (Decision::Emit(item), Some(state));
+        let json = made.unwrap_or_else(|| ItemJson(scratch.clone()));
+        return (Decision::Emit(item), Some(state), Some(json));
     }
 
     let mut sample_versions = BTreeMap::new();
@@ -193,6 +242,10 @@ fn decide_into(
                 let older = is_older(provider_version, newest_seen);
                 let (merged, versions) =
                     merge_versioned(prev, &s.sample_versions, chunk, provider_version, older);
+                if merged != *chunk {
+                    // The hash made in advance is not this content's.
+                    hashed = None;
+                }
                 *chunk = merged;
                 sample_versions = versions;
             }
@@ -205,7 +258,7 @@ fn decide_into(
         }
     }
 
-    let hash = content_hash_into(&item, json);
+    let (hash, made) = hash_now(&item, hashed);
     if let Some(s) = live.filter(|s| s.content_hash == hash) {
         let mut kept = s.clone();
         kept.provider_version = version;
@@ -217,7 +270,7 @@ fn decide_into(
         } else {
             Decision::Unchanged
         };
-        return (verdict, Some(kept));
+        return (verdict, Some(kept), None);
     }
     item.revision = last_revision + 1;
     let state = StoredState {
@@ -229,7 +282,8 @@ fn decide_into(
         chunk: item.body.chunk().cloned(),
         sample_versions,
     };
-    (Decision::Emit(item), Some(state))
+    let json = made.unwrap_or_else(|| ItemJson(scratch.clone()));
+    (Decision::Emit(item), Some(state), Some(json))
 }
 
 /// Merges `incoming` (whose samples carry `version`) into `stored` (whose samples carry
@@ -382,31 +436,32 @@ pub fn apply_batch(
     states: &mut HashMap<String, StoredState>,
     items: impl IntoIterator<Item = NormalizedItem>,
 ) -> Vec<Item> {
-    apply_batch_serialized(states, items)
+    apply_batch_serialized(states, items.into_iter().map(PreparedItem::from))
         .into_iter()
         .map(|(item, _)| item)
         .collect()
 }
 
-/// [`apply_batch`], returning each emitted item with the JSON the engine hashed, for
-/// [`crate::envelope::to_json`]: the gateway serializes every emitted item once, not twice.
+/// [`apply_batch`] on [`PreparedItem`]s, returning each emitted item with the JSON it was hashed
+/// from: the gateway hashes items before its transaction and serializes each emitted item once,
+/// for its hash and its envelope.
 pub fn apply_batch_serialized(
     states: &mut HashMap<String, StoredState>,
-    items: impl IntoIterator<Item = NormalizedItem>,
+    items: impl IntoIterator<Item = PreparedItem>,
 ) -> Vec<(Item, ItemJson)> {
     let mut emitted: Vec<(Item, ItemJson)> = Vec::new();
-    // Every item's JSON is made here for its hash; only an emitted item's is kept (copied out at
-    // its exact size), so the buffer is grown once, not per item.
+    // An item not hashed in advance is serialized here for its hash; only an emitted item's JSON
+    // is kept (copied out at its exact size), so the buffer is grown once, not per item.
     let mut scratch = Vec::new();
     // For every source_id with an item pending in `emitted`: its state before that emission.
     let mut before: HashMap<String, Option<StoredState>> = HashMap::new();
     for incoming in items {
         // The state is taken out, not copied: it is put back (or replaced) below.
-        let (key, prior) = match states.remove_entry(&incoming.item.source_id) {
+        let (key, prior) = match states.remove_entry(&incoming.incoming.item.source_id) {
             Some((key, state)) => (key, Some(state)),
-            None => (incoming.item.source_id.clone(), None),
+            None => (incoming.incoming.item.source_id.clone(), None),
         };
-        let (decision, new_state) = decide_into(prior.as_ref(), incoming, &mut scratch);
+        let (decision, new_state, json) = decide_into(prior.as_ref(), incoming, &mut scratch);
         let Some(mut state) = new_state else {
             if let Some(p) = prior {
                 states.insert(key, p);
@@ -414,10 +469,16 @@ pub fn apply_batch_serialized(
             continue;
         };
         if let Decision::Emit(mut item) = decision {
+            // `decide_into` returns the JSON with every emission; made here should it not.
+            let json = json.unwrap_or_else(|| {
+                let mut made = Vec::new();
+                content_hash_into(&item, &mut made);
+                ItemJson(made)
+            });
             match before.get(&key) {
                 None => {
                     before.insert(key.clone(), prior);
-                    emitted.push((item, ItemJson(scratch.clone())));
+                    emitted.push((item, json));
                 }
                 Some(pre) => {
                     emitted.retain(|(e, _)| e.source_id != key);
@@ -435,7 +496,7 @@ pub fn apply_batch_serialized(
                     } else {
                         item.revision = pre_revision + 1;
                         state.revision = item.revision;
-                        emitted.push((item, ItemJson(scratch.clone())));
+                        emitted.push((item, json));
                     }
                 }
             }

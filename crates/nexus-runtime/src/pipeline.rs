@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use nexus_core::dedupe::PreparedItem;
 use nexus_core::envelope::Source;
 use nexus_core::http::HttpClient;
 use nexus_core::{Error, ErrorKind, FetchContext, NormalizeContext, Notification, RawRecord};
@@ -485,7 +486,8 @@ pub(crate) fn build_group(
     let mut items = Vec::new();
     let mut devices = Vec::new();
     for n in normalized {
-        items.extend(n.items);
+        // Hashed here, on this worker, not inside the store's single writer.
+        items.extend(n.items.into_iter().map(PreparedItem::new));
         for d in n.devices {
             if !devices
                 .iter()

@@ -23,9 +23,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use bytes::Bytes;
-use nexus_core::dedupe::{ItemJson, StoredState, apply_batch_serialized};
+use nexus_core::dedupe::{ItemJson, PreparedItem, StoredState, apply_batch_serialized};
 use nexus_core::envelope::{Device, Envelope, Recipient, Source, assemble};
-use nexus_core::{Error, ErrorKind, InboundRequest, NormalizedItem, RawRecord, Result};
+use nexus_core::{Error, ErrorKind, InboundRequest, RawRecord, Result};
 use serde::{Deserialize, Serialize};
 
 /// Epoch milliseconds.
@@ -309,8 +309,9 @@ pub struct ApplyGroup {
     pub sources: Vec<Source>,
     /// Devices the items may reference.
     pub devices: Vec<Device>,
-    /// The normalized items, in order.
-    pub items: Vec<NormalizedItem>,
+    /// The normalized items, in order, hashed in advance ([`PreparedItem::new`]) so the hashing
+    /// runs on the caller's thread rather than inside the store's transaction.
+    pub items: Vec<PreparedItem>,
     /// The tenant's sinks (names) to fan every emitted envelope out to: one outbox row per sink.
     pub sinks: Vec<String>,
 }
@@ -811,7 +812,7 @@ mod tests {
     use nexus_core::chunking::{SeriesSpec, chunk_samples};
     use nexus_core::envelope::Device;
     use nexus_core::items::{Profile, Sample};
-    use nexus_core::{EventType, Item, ItemBody};
+    use nexus_core::{EventType, Item, ItemBody, NormalizedItem};
 
     use super::*;
 
@@ -834,6 +835,7 @@ mod tests {
     }
 
     fn group(items: Vec<NormalizedItem>) -> ApplyGroup {
+        let items = items.into_iter().map(PreparedItem::new).collect();
         ApplyGroup {
             provider: "fake".into(),
             recipient: Recipient {

@@ -12,6 +12,7 @@
 // This module is test code shipped behind a feature: a failed check must panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use nexus_core::dedupe::PreparedItem;
 use nexus_core::envelope::Recipient;
 use nexus_core::items::Profile;
 use nexus_core::{InboundRequest, Item, ItemBody, NormalizedItem, RawRecord};
@@ -105,7 +106,7 @@ fn group(tenant: &str, conn: &str, items: Vec<NormalizedItem>, sinks: &[&str]) -
         recipient: recipient(tenant, conn),
         sources: Vec::new(),
         devices: Vec::new(),
-        items,
+        items: items.into_iter().map(PreparedItem::new).collect(),
         sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
     }
 }

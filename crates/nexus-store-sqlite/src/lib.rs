@@ -839,7 +839,7 @@ fn apply_in_tx(conn: &Connection, mut batch: ApplyBatch, archive: ArchiveRows) -
         let mut keys: Vec<dedupe::StateKey> = group
             .items
             .iter()
-            .map(|i| dedupe::StateKey::of(&i.item))
+            .map(|i| dedupe::StateKey::of(&i.incoming.item))
             .collect();
         // One key per source_id (deduplicated by source_id, so a source_id never gets two rows),
         // then read and inserted in index order: neighbouring entries, the same few pages.

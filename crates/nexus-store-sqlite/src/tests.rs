@@ -1,5 +1,5 @@
 use super::*;
-use nexus_core::dedupe::StoredState;
+use nexus_core::dedupe::{PreparedItem, StoredState};
 use nexus_core::envelope::Recipient;
 use nexus_core::items::Profile;
 use nexus_core::{Item, ItemBody, NormalizedItem};
@@ -115,7 +115,7 @@ fn group_tc(items: Vec<NormalizedItem>, sinks: &[&str]) -> ApplyGroup {
         },
         sources: vec![],
         devices: vec![],
-        items,
+        items: items.into_iter().map(PreparedItem::new).collect(),
         sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
     }
 }

@@ -145,31 +145,38 @@ fn the_content_hash_is_the_sha256_of_the_items_json_at_revision_0() {
 #[test]
 fn an_emitted_items_json_is_the_hashed_json_at_its_revision() {
     // The gateway writes envelopes from this JSON: it must be the item's own bytes, revision
-    // included, for every kind of emission (new, changed, a chunk, a deletion, a high revision,
-    // a native id that spells the revision field).
-    let mut st = HashMap::new();
-    let mut tricky = daily("\"revision\":0", 1);
-    tricky.provider_ref = "x\"revision\":0,\"".into();
-    let mut emitted = apply_batch_serialized(&mut st, [plain(daily("d", 1)), plain(tricky)]);
-    for steps in 2..=12 {
-        emitted.extend(apply_batch_serialized(&mut st, [plain(daily("d", steps))]));
+    // included, for every kind of emission (new, changed, a chunk, a merged chunk, a deletion, a
+    // high revision, a native id that spells the revision field), whether the item was hashed in
+    // advance (as the gateway does) or by the engine.
+    for prepare in [PreparedItem::new, PreparedItem::from] {
+        let run = |st: &mut HashMap<String, StoredState>, item: Item| {
+            apply_batch_serialized(st, [prepare(plain(item))])
+        };
+        let mut st = HashMap::new();
+        let mut tricky = daily("\"revision\":0", 1);
+        tricky.provider_ref = "x\"revision\":0,\"".into();
+        let mut emitted = run(&mut st, daily("d", 1));
+        emitted.extend(run(&mut st, tricky));
+        for steps in 2..=12 {
+            emitted.extend(run(&mut st, daily("d", steps)));
+        }
+        // A chunk, then a merge that changes it (a hash made in advance no longer applies).
+        emitted.extend(run(&mut st, hr_chunk(&[(10, 61.5), (0, 60.0)])));
+        emitted.extend(run(&mut st, hr_chunk(&[(20, 62.0)])));
+        let deletion = Item::deletion("oura", EventType::DailySummary, "d", T0);
+        emitted.extend(run(&mut st, deletion));
+        assert_eq!(emitted.len(), 16);
+        assert_eq!(emitted[12].0.revision, 12);
+        assert_eq!(samples_of(&emitted[14].0).len(), 3, "merged");
+        assert_emitted_json(&emitted);
+        let chunk = &st[&hr_chunk(&[(0, 0.0)]).source_id];
+        assert_eq!(chunk.content_hash, content_hash(&emitted[14].0));
     }
-    emitted.extend(apply_batch_serialized(
-        &mut st,
-        [plain(hr_chunk(&[(0, 60.0), (10, 61.5)]))],
-    ));
-    emitted.extend(apply_batch_serialized(
-        &mut st,
-        [plain(Item::deletion(
-            "oura",
-            EventType::DailySummary,
-            "d",
-            T0,
-        ))],
-    ));
-    assert_eq!(emitted.len(), 15);
-    assert_eq!(emitted[12].0.revision, 12);
-    for (item, json) in &emitted {
+}
+
+/// Each emitted item's JSON is its own at its revision, and at revision 0.
+fn assert_emitted_json(emitted: &[(Item, ItemJson)]) {
+    for (item, json) in emitted {
         let mut out = Vec::new();
         assert!(json.write_with_revision(item.revision, &mut out));
         assert_eq!(
@@ -682,6 +689,19 @@ proptest! {
         }
         assert_consecutive(&emitted, &HashMap::new())?;
         prop_assert_eq!(batched[&sid].chunk.as_ref(), state.chunk.as_ref());
+
+        // Hashed in advance, as the gateway does: the same emissions and states, and the JSON
+        // of each emission is its own.
+        let mut prepared = HashMap::new();
+        let mut emitted_prepared = Vec::new();
+        for batch in batches(&order, &cuts) {
+            let items = batch.into_iter().map(|i| PreparedItem::new(item(i)));
+            emitted_prepared.extend(apply_batch_serialized(&mut prepared, items));
+        }
+        prop_assert_eq!(&prepared, &batched);
+        let items: Vec<Item> = emitted_prepared.iter().map(|(x, _)| x.clone()).collect();
+        prop_assert_eq!(items, emitted);
+        assert_emitted_json(&emitted_prepared);
     }
 }
 
