@@ -1,6 +1,7 @@
 //! The ingest worker: inbox -> `Adapter::parse` -> connection lookup -> `Adapter::fetch` (paced,
-//! with the connection's decrypted token) -> `Adapter::normalize` -> archive raw records + dedupe
-//! + outbox in one transaction ([`Store::apply`](crate::store::Store::apply)).
+//! with the connection's decrypted token) -> `Adapter::normalize` -> content hashes (on this
+//! worker, `PreparedItem`, so the store's single writer need not make them) -> archive raw
+//! records + dedupe + outbox in one transaction ([`Store::apply`](crate::store::Store::apply)).
 //!
 //! Failure handling, per inbox entry:
 //! - retryable (provider 5xx, 429, network, storage): put back with backoff (`Retry-After`
