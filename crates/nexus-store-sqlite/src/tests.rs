@@ -1086,3 +1086,34 @@ async fn the_writer_counts_commits_and_the_operations_they_carry() {
     );
     assert!(after.commit_seconds > before.commit_seconds);
 }
+
+/// The benchmark baseline commits every statement that writes on its own, and the writer counts
+/// those commits (SQLite's commit hook): one per row written here, none for a read.
+#[tokio::test]
+async fn the_baseline_policy_counts_one_commit_per_statement_that_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s =
+        SqliteStore::open_with(&dir.path().join("nexus.db"), CommitPolicy::EveryStatement).unwrap();
+    let before = s.write_stats().unwrap();
+    let rows = s
+        .write(|c| {
+            c.execute_batch("CREATE TABLE scratch (x INTEGER)")
+                .map_err(|e| db_error("create scratch", e))?;
+            for x in 0..5 {
+                c.execute("INSERT INTO scratch VALUES (?1)", [x])
+                    .map_err(|e| db_error("insert", e))?;
+            }
+            c.query_row("SELECT count(*) FROM scratch", [], |r| r.get::<_, i64>(0))
+                .map_err(|e| db_error("count", e))
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows, 5);
+    let after = s.write_stats().unwrap();
+    assert_eq!(after.operations - before.operations, 1);
+    assert_eq!(
+        after.transactions - before.transactions,
+        1 + 5,
+        "the CREATE and each INSERT commit on their own; the SELECT commits nothing"
+    );
+}

@@ -91,7 +91,7 @@ impl Writer {
             .name("nexus-sqlite-writer".into())
             .spawn(move || match policy {
                 CommitPolicy::Grouped => run(&conn, &rx, &wal, max_batch_time, &counted),
-                CommitPolicy::EveryStatement => run_unbatched(&conn, &rx, &wal),
+                CommitPolicy::EveryStatement => run_unbatched(&conn, &rx, &wal, counted),
             })
             .map_err(|e| {
                 Error::new(
@@ -107,7 +107,9 @@ impl Writer {
         })
     }
 
-    /// What has been committed so far (grouped policy; the baseline policy counts nothing).
+    /// What has been committed so far. Under [`CommitPolicy::EveryStatement`] each commit happens
+    /// inside its statement: the transactions are counted, their time is not (`commit_seconds`
+    /// stays 0).
     pub(crate) fn stats(&self) -> WriteStats {
         let c = &self.counters;
         WriteStats {
@@ -230,10 +232,18 @@ fn take_queued(rx: &mpsc::Receiver<Job>, jobs: &mut Vec<Job>, room: usize) {
     }
 }
 
-/// [`CommitPolicy::EveryStatement`]: runs each operation outside any transaction.
-fn run_unbatched(conn: &Connection, rx: &mpsc::Receiver<Job>, wal: &Wal) {
+/// [`CommitPolicy::EveryStatement`]: runs each operation outside any transaction. SQLite's commit
+/// hook counts the transactions: one per statement that wrote.
+fn run_unbatched(conn: &Connection, rx: &mpsc::Receiver<Job>, wal: &Wal, counters: Arc<Counters>) {
+    let hooked = Arc::clone(&counters);
+    conn.commit_hook(Some(move || {
+        hooked.transactions.fetch_add(1, Ordering::Relaxed);
+        // false: let the commit go ahead.
+        false
+    }));
     while let Ok(job) = rx.recv() {
         job(conn)(Ok(()));
+        counters.operations.fetch_add(1, Ordering::Relaxed);
         wal.after_commit(conn);
     }
 }
