@@ -44,7 +44,7 @@ struct Run {
     written: u64,
     /// How long each notification took to be acknowledged (verified and stored durably).
     acks: Vec<Duration>,
-    /// The store's commits during the run (for the baseline, one per row written).
+    /// The store's commits during the run (for the baseline, one per statement that wrote).
     writes: WriteStats,
 }
 
@@ -121,7 +121,7 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
 }
 
 /// Prints grouped vs one-row-per-transaction for one body and returns the ratio; then the
-/// baseline's commits (one per row written) and what they imply on this disk: the time of one
+/// baseline's commits (one per statement that wrote) and what they imply on this disk: the time of one
 /// durable one-row commit (statement included), and the grouped time per notification that 50x
 /// would take here.
 fn compare(what: &str, body: &[u8], grouped: &Run, per_row: &Run) -> f64 {
