@@ -121,9 +121,9 @@ fn run(template: &str, day0: jiff::civil::Date, n: usize, policy: CommitPolicy) 
 }
 
 /// Prints grouped vs one-row-per-transaction for one body and returns the ratio; then the
-/// baseline's commits (one per statement that wrote) and what they imply on this disk: the time of one
-/// durable one-row commit (statement included), and the grouped time per notification that 50x
-/// would take here.
+/// baseline's commits (one per statement that wrote) and what they imply on this disk: the time
+/// of one durable one-row commit (statement included), and the grouped time per notification
+/// that 50x would take here.
 fn compare(what: &str, body: &[u8], grouped: &Run, per_row: &Run) -> f64 {
     assert_eq!(
         grouped.outbox / grouped.notifications as u64,
